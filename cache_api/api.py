@@ -1,0 +1,154 @@
+"""The routes: one ``handle(request) -> Response`` per complete request.
+
+``/object/{key}`` reaches the cache only through the ``types.Cache`` interface.
+The key is the rest of the path, percent-decoded; ``ttl`` is read only from
+the query string. Bodies of the original service's answers are kept byte for
+byte, so its clients keep working; every error body is JSON ``{"message": ...}``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from cache_api.config import MAX_TTL_SECONDS, Settings
+from cache_api.types import Cache, Clock, Key, PutResult, Request, Response, json_response
+
+OBJECT_PREFIX = b"/object/"
+DEFAULT_CONTENT_TYPE = b"application/octet-stream"
+MAX_INTERNED_CONTENT_TYPES = 256
+"""Distinct Content-Types shared between entries; more are stored per entry."""
+
+Endpoint = Callable[[Request], Response]
+
+
+SUCCESS = json_response(200, "success")
+NO_STORAGE = json_response(507, "The server has no storage")
+NOT_FOUND = json_response(404, "Not found")
+EMPTY_KEY = json_response(400, "The key must not be empty")
+BAD_TTL = json_response(
+    400, f"ttl must be a whole number of seconds from 0 (forever) to {MAX_TTL_SECONDS}"
+)
+OBJECT_METHODS = (b"GET", b"HEAD", b"PUT", b"POST", b"DELETE")
+
+
+class Match(enum.Enum):
+    """How a request matched the routes: ``NONE`` (404), ``PARTIAL`` (405) or ``FULL``."""
+
+    NONE = 0
+    PARTIAL = 1
+    FULL = 2
+
+
+def allow_header(methods: Mapping[bytes, object] | tuple[bytes, ...]) -> bytes:
+    """An ``allow`` header line for ``methods``."""
+    return b"allow: " + b", ".join(methods) + b"\r\n"
+
+
+class Api:
+    """The HTTP routes of the cache, over any ``Cache``."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        settings: Settings,
+        clock: Clock,
+        routes: Mapping[bytes, Mapping[bytes, Endpoint]] | None = None,
+    ) -> None:
+        self._cache = cache
+        self._clock = clock
+        self._default_ttl = settings.time_to_live
+        self._max_key_length = settings.max_key_length
+        self._routes = dict(routes or {})
+        self._content_types: dict[bytes, bytes] = {}
+        self._key_too_long = json_response(
+            400, f"The key must be at most {settings.max_key_length} bytes"
+        )
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request."""
+        path, _, query = request.target.partition(b"?")
+        method = request.method
+        if path.startswith(OBJECT_PREFIX):
+            key = path[len(OBJECT_PREFIX) :]
+            if b"%" in key:
+                key = unquote_to_bytes(key)
+            if not key:
+                return EMPTY_KEY
+            if len(key) > self._max_key_length:
+                return self._key_too_long
+            if method in {b"GET", b"HEAD"}:
+                return self._get(key)
+            if method in {b"PUT", b"POST"}:
+                return self._put(key, query, request)
+            if method == b"DELETE":
+                return self._delete(key)
+            return self._not_allowed(method, OBJECT_METHODS)
+        match, endpoints = self.match(path, method)
+        if match is Match.FULL:
+            return endpoints[method](request)
+        if match is Match.PARTIAL:
+            return self._not_allowed(method, tuple(endpoints))
+        return NOT_FOUND
+
+    def match(self, path: bytes, method: bytes) -> tuple[Match, Mapping[bytes, Endpoint]]:
+        """Match a path other than ``/object/...`` against the extra routes."""
+        endpoints = self._routes.get(path)
+        if endpoints is None:
+            return Match.NONE, {}
+        return (Match.FULL if method in endpoints else Match.PARTIAL), endpoints
+
+    def _get(self, key: Key) -> Response:
+        entry = self._cache.get(key, self._clock())
+        if entry is None:
+            return missing(key)
+        return Response(200, entry.value, entry.content_type)
+
+    def _put(self, key: Key, query: bytes, request: Request) -> Response:
+        ttl = self._default_ttl if not query else parse_ttl(query, self._default_ttl)
+        if ttl is None:
+            return BAD_TTL
+        content_type = self._intern(request.content_type or DEFAULT_CONTENT_TYPE)
+        result = self._cache.put(key, request.body, content_type, ttl, self._clock())
+        if result is PutResult.STORED:
+            return SUCCESS
+        if result is PutResult.REJECTED_FULL:
+            return NO_STORAGE
+        return json_response(413, "The object is larger than the whole cache (MAX_MEMORY)")
+
+    def _delete(self, key: Key) -> Response:
+        if self._cache.delete(key, self._clock()):
+            return SUCCESS
+        return missing(key)
+
+    def _not_allowed(self, method: bytes, allowed: tuple[bytes, ...]) -> Response:
+        name = method.decode("ascii", "replace")
+        return json_response(405, f"Method {name} is not allowed here", allow_header(allowed))
+
+    def _intern(self, content_type: bytes) -> bytes:
+        """One shared bytes object per distinct Content-Type, up to a bound."""
+        shared = self._content_types.get(content_type)
+        if shared is not None:
+            return shared
+        if len(self._content_types) < MAX_INTERNED_CONTENT_TYPES:
+            self._content_types[content_type] = content_type
+        return content_type
+
+
+def missing(key: Key) -> Response:
+    """The original's 404 for a missing or expired object."""
+    name = key.decode("utf-8", "backslashreplace")
+    return json_response(404, f"Object at {name} is not found or expired")
+
+
+def parse_ttl(query: bytes, default: int) -> int | None:
+    """The ``ttl`` query parameter in seconds, ``default`` if absent, None if invalid."""
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    values = [value for name, value in pairs if name == "ttl"]
+    if not values:
+        return default
+    if len(values) > 1 or not values[0].isascii() or not values[0].isdigit():
+        return None
+    ttl = int(values[0])
+    return ttl if ttl <= MAX_TTL_SECONDS else None

@@ -1,0 +1,205 @@
+"""Expiry: an index of when entries expire, and the bounded active-expiry cycle.
+
+Expiry index: a timing wheel of one-second buckets
+---------------------------------------------------
+What: keys with a finite TTL are appended to the bucket of the second in which
+they expire, ``floor(expires_at / EXPIRY_BUCKET_SECONDS)``. A min-heap holds the
+bucket numbers. ``pop_expired(now)`` yields keys whose entries have expired, in
+expiry order, until none is left at ``now``.
+
+Why: a write can only lose a slot to eviction once no expired entry is left,
+so the store must find *an* expired entry in O(1) whenever one exists, and the
+active cycle must reclaim entries that are never read again. Redis samples
+random keys instead; Python has no cheap random sample of a dict, and the wheel
+is exact where sampling only estimates. A heap of (time, key) pairs is exact
+too, but costs about 70 bytes per entry; a bucket reference costs 8.
+
+How: TTLs are whole seconds, so a write at ``now`` expires at least one second
+later and never lands in the bucket containing ``now``. The oldest bucket is
+therefore closed once ``now`` has reached it; it is then sorted once by expiry
+and drained from its earliest end. Overwrites and deletes leave a stale
+reference behind, which the drain skips (the entry is gone or now expires in
+another bucket). When stale references exceed ``COMPACT_STALE_FACTOR`` times
+the live entries, the store rebuilds the wheel, so stale memory stays bounded.
+
+Cost: O(1) to add; O(log b) per bucket opened, for b buckets; O(k log k) once
+per bucket of k keys when it opens, i.e. O(log k) amortized per key; 8 bytes
+per volatile entry plus about 100 bytes per non-empty second.
+
+Active expiry cycle
+-------------------
+What: every ``ACTIVE_EXPIRE_TICK_SECONDS`` the server calls ``tick()``, which
+reclaims expired entries in loops of ``ACTIVE_EXPIRE_KEYS_PER_LOOP``, reading
+the clock after each loop, and stops when nothing more has expired, after
+``ACTIVE_EXPIRE_MAX_KEYS_PER_TICK`` keys, or at ``ACTIVE_EXPIRE_BUDGET_SECONDS``.
+This is Redis's ``activeExpireCycle`` (expire.c) with the wheel in place of
+random sampling, so "repeat while the sampled stale ratio is high" becomes
+"repeat while the wheel still has expired keys". A backlog larger than one
+tick's budget drains over several ticks, and ``time_cap_reached`` counts the
+ticks that hit the budget, as Redis's ``expired_time_cap_reached_count`` does.
+
+Cost: at most ``ACTIVE_EXPIRE_BUDGET_SECONDS`` of every tick (2.5 % of one core
+at the defaults), and nothing when no entry has expired.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from typing import Protocol
+
+from cache_api.types import Clock, Key
+
+EXPIRY_BUCKET_SECONDS = 1.0
+"""Width of one wheel bucket, in seconds; must not exceed the smallest TTL (1 s)."""
+
+COMPACT_STALE_FACTOR = 2
+"""Rebuild the wheel when its references exceed this many times the stored entries."""
+
+COMPACT_MIN_REFS = 1024
+"""Never rebuild a wheel holding fewer references than this."""
+
+ACTIVE_EXPIRE_TICK_SECONDS = 0.1
+"""How often the server runs one active-expiry tick (10 Hz, Redis's default ``hz``)."""
+
+ACTIVE_EXPIRE_KEYS_PER_LOOP = 20
+"""Keys reclaimed between two clock reads (Redis's ``ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP``)."""
+
+ACTIVE_EXPIRE_MAX_KEYS_PER_TICK = 20_000
+"""Most keys one tick may reclaim, whatever the clock says."""
+
+ACTIVE_EXPIRE_BUDGET_SECONDS = 0.0025
+"""Most time one tick may spend, in seconds (2.5 ms of each 100 ms tick)."""
+
+STALE_RATIO_SMOOTHING = 0.05
+"""Weight of the newest tick in the smoothed stale-ratio estimate (an EMA)."""
+
+ExpiryOf = Callable[[Key], float | None]
+"""The current ``expires_at`` of the entry at a key, or None if there is none."""
+
+
+def bucket_of(expires_at: float) -> int:
+    """The wheel bucket that an expiry time falls in."""
+    return math.floor(expires_at / EXPIRY_BUCKET_SECONDS)
+
+
+class ExpiryWheel:
+    """Which keys expire when: a timing wheel of one-second buckets (see the module notes)."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, list[Key]] = {}
+        self._heap: list[int] = []
+        self._open: list[Key] = []
+        self._open_bucket = -1
+        self.refs = 0
+        """References held, stale ones included."""
+
+    def clear(self) -> None:
+        """Forget every reference (before a rebuild)."""
+        self._buckets.clear()
+        self._heap.clear()
+        self._open = []
+        self._open_bucket = -1
+        self.refs = 0
+
+    def add(self, key: Key, expires_at: float) -> None:
+        """Remember that ``key`` expires at ``expires_at`` (finite)."""
+        bucket = bucket_of(expires_at)
+        keys = self._buckets.get(bucket)
+        if keys is None:
+            self._buckets[bucket] = keys = []
+            heapq.heappush(self._heap, bucket)
+        keys.append(key)
+        self.refs += 1
+
+    def pop_expired(self, now: float, expiry_of: ExpiryOf) -> Key | None:
+        """The key of an entry expired at ``now``, earliest first, or None if none is."""
+        while True:
+            if not self._open and not self._open_next(now, expiry_of):
+                return None
+            key = self._open[-1]
+            expires_at = expiry_of(key)
+            if expires_at is None or bucket_of(expires_at) != self._open_bucket:
+                self._open.pop()
+                self.refs -= 1
+                continue
+            if expires_at > now:
+                return None
+            self._open.pop()
+            self.refs -= 1
+            return key
+
+    def _open_next(self, now: float, expiry_of: ExpiryOf) -> bool:
+        """Open the oldest bucket if ``now`` has reached it: sort it, latest expiry first."""
+        if not self._heap or self._heap[0] * EXPIRY_BUCKET_SECONDS > now:
+            return False
+        bucket = heapq.heappop(self._heap)
+        keys = self._buckets.pop(bucket)
+
+        def latest_first(key: Key) -> float:
+            expires_at = expiry_of(key)
+            return -math.inf if expires_at is None else expires_at
+
+        keys.sort(key=latest_first, reverse=True)
+        self._open = keys
+        self._open_bucket = bucket
+        return True
+
+    def needs_compaction(self, entries: int) -> bool:
+        """Whether stale references have piled up past ``COMPACT_STALE_FACTOR``."""
+        return self.refs > COMPACT_MIN_REFS and self.refs > COMPACT_STALE_FACTOR * entries
+
+
+class Expirable(Protocol):
+    """What the active cycle needs of a store."""
+
+    def expire_due(self, now: float, limit: int) -> int:
+        """Reclaim up to ``limit`` expired entries; return how many."""
+        ...
+
+
+class ActiveExpireCycle:
+    """Reclaims expired entries in bounded ticks, in the manner of Redis's expire cycle."""
+
+    def __init__(
+        self,
+        store: Expirable,
+        clock: Clock,
+        *,
+        keys_per_loop: int = ACTIVE_EXPIRE_KEYS_PER_LOOP,
+        max_keys_per_tick: int = ACTIVE_EXPIRE_MAX_KEYS_PER_TICK,
+        budget_seconds: float = ACTIVE_EXPIRE_BUDGET_SECONDS,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._keys_per_loop = keys_per_loop
+        self._max_keys = max_keys_per_tick
+        self._budget = budget_seconds
+        self.ticks = 0
+        self.time_cap_reached = 0
+        self.key_cap_reached = 0
+        self.stale_ratio = 0.0
+        """Smoothed share of each tick's key budget that was spent on expired keys."""
+
+    def tick(self) -> int:
+        """Run one bounded cycle; return how many entries it reclaimed."""
+        start = now = self._clock()
+        deadline = start + self._budget
+        reclaimed = 0
+        while True:
+            wanted = min(self._keys_per_loop, self._max_keys - reclaimed)
+            batch = self._store.expire_due(now, wanted)
+            reclaimed += batch
+            if batch < wanted:
+                break
+            if reclaimed >= self._max_keys:
+                self.key_cap_reached += 1
+                break
+            if self._clock() >= deadline:
+                self.time_cap_reached += 1
+                break
+        self.ticks += 1
+        share = reclaimed / self._max_keys
+        self.stale_ratio += STALE_RATIO_SMOOTHING * (share - self.stale_ratio)
+        return reclaimed

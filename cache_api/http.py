@@ -1,0 +1,457 @@
+"""HTTP/1.1 on asyncio: one ``asyncio.Protocol`` per connection, parsing with httptools (llhttp).
+
+The protocol holds no business logic. Parser callbacks only gather the URL,
+the two headers the routes need and the body into per-request fields, and
+``on_message_complete`` makes one call to the handler (``api.Api.handle``).
+For the in-process store that call answers synchronously and the response is
+written at once; an awaitable answer (a networked backend) is queued, so that
+pipelined responses still leave in request order.
+
+Limits, each a setting: ``MAX_HEADER_SIZE`` (431, or 414 for the URL),
+``MAX_OBJECT_SIZE`` (413 as soon as Content-Length says so, or once a chunked
+body passes it, without buffering the rest), ``HEADER_TIMEOUT`` (408, against
+slowloris), ``KEEPALIVE_TIMEOUT`` (idle connections close) and
+``MAX_CONNECTIONS`` (503). A malformed request gets 400. Every error closes
+the connection after a lingering half-close, so the client reads the answer
+before the socket goes. No exception escapes a protocol callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import cast
+
+import httptools
+
+from cache_api.types import Handler, Request, Response, json_response
+
+log = logging.getLogger("cache_api.http")
+
+STATUS_LINES: dict[int, bytes] = {
+    status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode() for status in HTTPStatus
+}
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+CONNECTION_CLOSE = b"connection: close\r\n"
+CONNECTION_KEEP_ALIVE = b"connection: keep-alive\r\n"
+CONTENT_TYPE = b"content-type: "
+CONTENT_LENGTH = b"\r\ncontent-length: "
+CRLF = b"\r\n"
+
+LARGE_BODY_BYTES = 64 * 1024
+"""Bodies of at least this many bytes are written after the head rather than copied into it."""
+
+LINGER_SECONDS = 2.0
+"""Seconds an erroring connection keeps reading, and dropping, the client's bytes."""
+
+BAD_REQUEST = json_response(400, "Malformed HTTP request")
+REQUEST_TIMEOUT = json_response(408, "Request headers not received in time")
+PAYLOAD_TOO_LARGE = json_response(413, "Request body is larger than MAX_OBJECT_SIZE")
+URI_TOO_LONG = json_response(414, "Request URL is longer than MAX_HEADER_SIZE")
+HEADERS_TOO_LARGE = json_response(431, "Request headers are larger than MAX_HEADER_SIZE")
+INTERNAL_ERROR = json_response(500, "Internal server error")
+TOO_MANY_CONNECTIONS = json_response(503, "Too many connections (MAX_CONNECTIONS)")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """The protocol's limits, in bytes and seconds, taken from the settings."""
+
+    max_body_size: int
+    max_header_size: int
+    keepalive_timeout: float
+    header_timeout: float
+    max_connections: int
+
+
+@dataclass(slots=True)
+class ServerState:
+    """What every connection shares: the open connections, the Date line and draining."""
+
+    connections: set[HttpProtocol] = field(default_factory=set)
+    total_connections: int = 0
+    draining: bool = False
+    date_line: bytes = b""
+
+    def refresh_date(self) -> None:
+        """Rebuild the Date header line; the server calls this once a second."""
+        self.date_line = b"date: " + formatdate(usegmt=True).encode() + CRLF
+
+
+class FlowControl:
+    """Back-pressure: stop reading while the transport's write buffer is full.
+
+    Pauses are guarded by flags, so repeated calls are no-ops.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self.reading_paused = False
+        self.writing_paused = False
+
+    def pause_writing(self) -> None:
+        """The write buffer is above its high-water mark: stop reading requests."""
+        if not self.writing_paused:
+            self.writing_paused = True
+            self._pause_reading()
+
+    def resume_writing(self) -> None:
+        """The write buffer drained: read requests again."""
+        if self.writing_paused:
+            self.writing_paused = False
+            self._resume_reading()
+
+    def _pause_reading(self) -> None:
+        if not self.reading_paused:
+            self.reading_paused = True
+            self._transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self.reading_paused:
+            self.reading_paused = False
+            self._transport.resume_reading()
+
+
+class _StopParsingError(Exception):
+    """Raised from a parser callback to stop parsing; the answer has been sent."""
+
+
+Pending = tuple["asyncio.Future[Response] | Response", bool, bool]
+"""A queued answer: the response (or its future), keep-alive, and whether it answers HEAD."""
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection: parse requests, dispatch each once, write responses in order."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        state: ServerState,
+        limits: HttpLimits,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        # Per connection.
+        self._handler = handler
+        self._state = state
+        self._limits = limits
+        self._loop = loop
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._flow: FlowControl | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._pending: deque[Pending] = deque()
+        self._closing = False
+        self._in_headers = False
+        self._in_request = False
+        self._partial_header_bytes = 0
+        # Per request: reset in on_message_begin.
+        self._url = b""
+        self._content_type: bytes | None = None
+        self._content_length = 0
+        self._expect_continue = False
+        self._header_bytes = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+
+    # -- asyncio.Protocol -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Register the connection, or turn it away past ``MAX_CONNECTIONS``."""
+        self._transport = cast(asyncio.Transport, transport)
+        self._flow = FlowControl(self._transport)
+        self._state.connections.add(self)
+        self._state.total_connections += 1
+        if len(self._state.connections) > self._limits.max_connections:
+            log.warning("MAX_CONNECTIONS=%d reached: refusing one", self._limits.max_connections)
+            self._reject(TOO_MANY_CONNECTIONS)
+            return
+        self._arm_idle_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Release timers, pending answers and the connection's slot."""
+        self._state.connections.discard(self)
+        self._closing = True
+        self._cancel_idle_timer()
+        self._cancel_header_timer()
+        for answer, _, _ in self._pending:
+            if isinstance(answer, asyncio.Future):
+                answer.cancel()
+        self._pending.clear()
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser; it calls back once per complete request."""
+        if self._closing:
+            return
+        self._cancel_idle_timer()
+        started_in_headers = self._in_headers
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            if not isinstance(error.__context__, _StopParsingError):
+                log.error("error in a parser callback", exc_info=error.__context__)
+                self._reject(INTERNAL_ERROR)
+            return
+        except httptools.HttpParserUpgrade:
+            self._closing = True
+            self._close_when_flushed()
+            return
+        except httptools.HttpParserError as error:
+            log.info("malformed request from %s: %s", self._peer(), error)
+            self._reject(BAD_REQUEST)
+            return
+        if self._in_headers:
+            if started_in_headers:
+                self._partial_header_bytes += len(data)
+                if self._partial_header_bytes > self._limits.max_header_size:
+                    self._reject(HEADERS_TOO_LARGE)
+                    return
+            if self._header_timer is None:
+                self._header_timer = self._loop.call_later(
+                    self._limits.header_timeout, self._on_header_timeout
+                )
+        elif not self._in_request and not self._pending:
+            self._arm_idle_timer()
+
+    def eof_received(self) -> bool:
+        """The client will send no more; keep the connection only for queued answers."""
+        return bool(self._pending) and not self._closing
+
+    def pause_writing(self) -> None:
+        """The write buffer is full: stop reading."""
+        if self._flow is not None:
+            self._flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        """The write buffer drained: read again."""
+        if self._flow is not None:
+            self._flow.resume_writing()
+
+    # -- parser callbacks ---------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        """A new request starts: reset the per-request fields."""
+        self._in_request = self._in_headers = True
+        self._url = b""
+        self._content_type = None
+        self._content_length = 0
+        self._expect_continue = False
+        self._header_bytes = self._partial_header_bytes = 0
+        self._body = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        """Gather the request target, within ``MAX_HEADER_SIZE``."""
+        self._url += url
+        self._header_bytes += len(url)
+        if self._header_bytes > self._limits.max_header_size:
+            self._abort_with(URI_TOO_LONG)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """Keep the headers the routes and the limits need."""
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > self._limits.max_header_size:
+            self._abort_with(HEADERS_TOO_LARGE)
+        name = name.lower()
+        if name == b"content-type":
+            self._content_type = value
+        elif name == b"content-length":
+            self._content_length = int(value)
+        elif name == b"expect":
+            self._expect_continue = value.lower() == b"100-continue"
+
+    def on_headers_complete(self) -> None:
+        """Refuse an oversized body before it is read; else invite it if asked to."""
+        self._in_headers = False
+        self._cancel_header_timer()
+        if self._content_length > self._limits.max_body_size:
+            self._abort_with(PAYLOAD_TOO_LARGE)
+        if self._expect_continue and self._transport is not None:
+            self._transport.write(CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        """Gather the body, within ``MAX_OBJECT_SIZE`` (chunked bodies have no length up front)."""
+        self._body_size += len(body)
+        if self._body_size > self._limits.max_body_size:
+            self._abort_with(PAYLOAD_TOO_LARGE)
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        """Dispatch the request: one call to the handler."""
+        self._in_request = False
+        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        method = self._parser.get_method()
+        request = Request(method, self._url, self._content_type, body)
+        keep_alive = self._parser.should_keep_alive() and not self._state.draining
+        self._dispatch(request, keep_alive, method == b"HEAD")
+        if not keep_alive:
+            self._closing = True
+            raise _StopParsingError
+
+    # -- responses ---------------------------------------------------------
+
+    def _dispatch(self, request: Request, keep_alive: bool, head: bool) -> None:
+        try:
+            answer = self._handler(request)
+        except Exception:
+            log.exception("handler failed on %r", request.target)
+            answer, keep_alive = INTERNAL_ERROR, False
+            self._closing = True
+        if isinstance(answer, Response) and not self._pending:
+            self._write(answer, keep_alive, head)
+            return
+        if not isinstance(answer, Response):
+            answer = asyncio.ensure_future(_as_coroutine(answer), loop=self._loop)
+            answer.add_done_callback(self._on_answer_ready)
+        self._pending.append((answer, keep_alive, head))
+
+    def _on_answer_ready(self, _future: asyncio.Future[Response]) -> None:
+        """Write the queued answers that are ready, in request order."""
+        while self._pending and not self._closing_transport():
+            answer, keep_alive, head = self._pending[0]
+            if isinstance(answer, asyncio.Future):
+                if not answer.done():
+                    return
+                if answer.cancelled() or answer.exception() is not None:
+                    log.error("handler failed", exc_info=answer.exception())
+                    response, keep_alive = INTERNAL_ERROR, False
+                else:
+                    response = answer.result()
+            else:
+                response = answer
+            self._pending.popleft()
+            self._write(response, keep_alive, head)
+        if not self._pending and not self._in_request and not self._closing:
+            self._arm_idle_timer()
+
+    def _write(self, response: Response, keep_alive: bool, head: bool) -> None:
+        """Write one response; close the connection after it unless kept alive."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        body = response.body
+        if not keep_alive:
+            connection = CONNECTION_CLOSE
+        elif self._parser.get_http_version() == "1.0":
+            connection = CONNECTION_KEEP_ALIVE
+        else:
+            connection = b""
+        head_bytes = b"".join(
+            (
+                STATUS_LINES[response.status],
+                CONTENT_TYPE,
+                response.content_type,
+                CONTENT_LENGTH,
+                str(len(body)).encode(),
+                CRLF,
+                response.extra_headers,
+                connection,
+                self._state.date_line,
+                CRLF,
+            )
+        )
+        if head or not body:
+            transport.write(head_bytes)
+        elif len(body) < LARGE_BODY_BYTES:
+            transport.write(head_bytes + body)
+        else:
+            transport.write(head_bytes)
+            transport.write(body)
+        if not keep_alive:
+            self._close_when_flushed()
+
+    def _reject(self, response: Response) -> None:
+        """Answer an error, half-close, and drop what the client still sends for a while."""
+        self._closing = True
+        self._cancel_header_timer()
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        self._write_error(transport, response)
+        if transport.can_write_eof():
+            transport.write_eof()
+            self._idle_timer = self._loop.call_later(LINGER_SECONDS, transport.close)
+        else:
+            transport.close()
+
+    def _write_error(self, transport: asyncio.Transport, response: Response) -> None:
+        transport.write(
+            b"".join(
+                (
+                    STATUS_LINES[response.status],
+                    CONTENT_TYPE,
+                    response.content_type,
+                    CONTENT_LENGTH,
+                    str(len(response.body)).encode(),
+                    CRLF,
+                    CONNECTION_CLOSE,
+                    self._state.date_line,
+                    CRLF,
+                    response.body,
+                )
+            )
+        )
+
+    def _abort_with(self, response: Response) -> None:
+        self._reject(response)
+        raise _StopParsingError
+
+    # -- timers and shutdown --------------------------------------------------
+
+    def _arm_idle_timer(self) -> None:
+        self._cancel_idle_timer()
+        self._idle_timer = self._loop.call_later(self._limits.keepalive_timeout, self._on_idle)
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _on_idle(self) -> None:
+        self._idle_timer = None
+        if self._transport is not None:
+            self._transport.close()
+
+    def _on_header_timeout(self) -> None:
+        self._header_timer = None
+        log.info("request headers from %s timed out", self._peer())
+        self._reject(REQUEST_TIMEOUT)
+
+    def _close_when_flushed(self) -> None:
+        """Close after the queued answers are written (the transport flushes its buffer)."""
+        if not self._pending and self._transport is not None:
+            self._transport.close()
+
+    def _closing_transport(self) -> bool:
+        return self._transport is None or self._transport.is_closing()
+
+    def shutdown(self) -> None:
+        """Server shutdown: close now if idle, else after the answer in flight."""
+        self._closing = not self._in_request
+        if not self._in_request and not self._pending and self._transport is not None:
+            self._transport.close()
+
+    def abort(self) -> None:
+        """Close at once, dropping whatever is unsent."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _peer(self) -> str:
+        if self._transport is None:
+            return "?"
+        peer = self._transport.get_extra_info("peername")
+        return str(peer[0]) if isinstance(peer, tuple) else str(peer)
+
+
+async def _as_coroutine(awaitable: Awaitable[Response]) -> Response:
+    return await awaitable

@@ -1,0 +1,30 @@
+"""REJECT: never evict; a write that does not fit is refused (HTTP 507).
+
+The original service's default. It keeps no order, so it costs O(1) and no
+bytes per entry: the cheapest policy, for caches sized never to fill.
+"""
+
+from typing import ClassVar
+
+from cache_api.types import Entry, Key
+
+
+class Reject:
+    """Evicts nothing. O(1) per operation, 0 bytes per entry."""
+
+    name: ClassVar[str] = "REJECT"
+    evicts: ClassVar[bool] = False
+    per_entry_bytes: ClassVar[int] = 0
+
+    def on_insert(self, key: Key, entry: Entry) -> None:
+        """Nothing to track."""
+
+    def on_access(self, key: Key) -> None:
+        """Nothing to track."""
+
+    def on_delete(self, key: Key) -> None:
+        """Nothing to track."""
+
+    def victim(self) -> Key:
+        """Never called: this policy does not evict."""
+        raise LookupError("REJECT never evicts")

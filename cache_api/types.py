@@ -1,0 +1,141 @@
+"""The few types shared across modules: clock, entry, store interface, request and response."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, Protocol
+
+Clock = Callable[[], float]
+"""A monotonic clock in seconds; ``time.monotonic`` in production, a fake in tests."""
+
+Key = bytes
+"""A cache key: the percent-decoded bytes of the URL path after ``/object/``."""
+
+FOREVER = float("inf")
+"""The ``expires_at`` of an entry stored with ``ttl=0``."""
+
+
+class Entry:
+    """One stored object: its bytes, its Content-Type and when it expires (monotonic seconds)."""
+
+    __slots__ = ("content_type", "expires_at", "value")
+
+    def __init__(self, value: bytes, content_type: bytes, expires_at: float) -> None:
+        self.value = value
+        self.content_type = content_type
+        self.expires_at = expires_at
+
+
+class PutResult(enum.Enum):
+    """What a write did.
+
+    - ``STORED``: the object is stored (evicting others if the policy allows).
+    - ``REJECTED_FULL``: no room and the policy may not evict; an old value is kept.
+    - ``TOO_LARGE``: the object alone is larger than the whole byte capacity.
+    """
+
+    STORED = "stored"
+    REJECTED_FULL = "rejected_full"
+    TOO_LARGE = "too_large"
+
+
+class Cache(Protocol):
+    """The one small interface the routes use to reach storage.
+
+    The in-process store implements it synchronously. ``now`` is read once per
+    request by the caller and passed down, so one request sees one instant.
+    """
+
+    def get(self, key: Key, now: float) -> Entry | None:
+        """The live entry at ``key``, or None if it is missing or expired."""
+        ...
+
+    def put(self, key: Key, value: bytes, content_type: bytes, ttl: int, now: float) -> PutResult:
+        """Store ``value`` at ``key`` for ``ttl`` seconds (0 means forever)."""
+        ...
+
+    def delete(self, key: Key, now: float) -> bool:
+        """Remove ``key``; False if it was missing or expired."""
+        ...
+
+
+class Request:
+    """One complete HTTP request, as the protocol hands it to the routes."""
+
+    __slots__ = ("body", "content_type", "method", "target")
+
+    def __init__(
+        self, method: bytes, target: bytes, content_type: bytes | None, body: bytes
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.content_type = content_type
+        self.body = body
+
+
+class Response:
+    """One HTTP response: status, Content-Type, body and any extra header lines.
+
+    ``extra_headers`` is a ready block of ``name: value\\r\\n`` lines (or empty).
+    """
+
+    __slots__ = ("body", "content_type", "extra_headers", "status")
+
+    def __init__(
+        self, status: int, body: bytes, content_type: bytes, extra_headers: bytes = b""
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.extra_headers = extra_headers
+
+
+JSON = b"application/json"
+
+
+def json_response(status: int, message: str, extra_headers: bytes = b"") -> Response:
+    """A JSON ``{"message": ...}`` response, shaped as the original service wrote them."""
+    body = (json.dumps({"message": message}) + "\n").encode()
+    return Response(status, body, JSON, extra_headers)
+
+
+Handler = Callable[[Request], "Response | Awaitable[Response]"]
+"""The one dispatch the protocol calls per complete request.
+
+The in-process store answers synchronously with a ``Response``; a networked
+backend may answer with an awaitable, which the protocol awaits in order.
+"""
+
+
+class Policy(Protocol):
+    """An eviction policy: it keeps only the order it needs and names the next victim.
+
+    The store owns the entries and their accounting; it calls the hooks on every
+    change, and calls ``victim()`` in a loop until a new entry fits. ``victim()``
+    is only called when ``evicts`` is true and the policy tracks at least one key;
+    it forgets the key it returns, and the store then drops that entry without
+    calling ``on_delete``.
+    """
+
+    name: ClassVar[str]
+    evicts: ClassVar[bool]
+    per_entry_bytes: ClassVar[int]
+    """Bytes of bookkeeping this policy holds per entry (measured), added to the accounting."""
+
+    def on_insert(self, key: Key, entry: Entry) -> None:
+        """A new entry was stored at ``key`` (an overwrite is a delete then an insert)."""
+        ...
+
+    def on_access(self, key: Key) -> None:
+        """The live entry at ``key`` was read."""
+        ...
+
+    def on_delete(self, key: Key) -> None:
+        """The entry at ``key`` left the store: deleted, expired or overwritten."""
+        ...
+
+    def victim(self) -> Key:
+        """Choose, forget and return the key to evict next."""
+        ...
