@@ -91,7 +91,7 @@ class ExpiryWheel:
         self._buckets: dict[int, list[Key]] = {}
         self._heap: list[int] = []
         self._open: list[Key] = []
-        self._open_bucket = -1
+        self._open_start = self._open_end = 0.0
         self.refs = 0
         """References held, stale ones included."""
 
@@ -100,7 +100,7 @@ class ExpiryWheel:
         self._buckets.clear()
         self._heap.clear()
         self._open = []
-        self._open_bucket = -1
+        self._open_start = self._open_end = 0.0
         self.refs = 0
 
     def add(self, key: Key, expires_at: float) -> None:
@@ -120,7 +120,7 @@ class ExpiryWheel:
                 return None
             key = self._open[-1]
             expires_at = expiry_of(key)
-            if expires_at is None or bucket_of(expires_at) != self._open_bucket:
+            if expires_at is None or not self._open_start <= expires_at < self._open_end:
                 self._open.pop()
                 self.refs -= 1
                 continue
@@ -143,7 +143,8 @@ class ExpiryWheel:
 
         keys.sort(key=latest_first, reverse=True)
         self._open = keys
-        self._open_bucket = bucket
+        self._open_start = bucket * EXPIRY_BUCKET_SECONDS
+        self._open_end = self._open_start + EXPIRY_BUCKET_SECONDS
         return True
 
     def needs_compaction(self, entries: int) -> bool:

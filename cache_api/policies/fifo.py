@@ -14,8 +14,8 @@ from typing import ClassVar
 
 from cache_api.types import Entry, Key
 
-ORDERED_DICT_BYTES_PER_ENTRY = 104
-"""Measured with tracemalloc: an OrderedDict[bytes, None] node, its hash slot and links."""
+ORDERED_DICT_BYTES_PER_ENTRY = 100
+"""An OrderedDict[bytes, None] node, hash slot and links, as RSS (``bench/entry_overhead.py``)."""
 
 
 class OldestFirst:

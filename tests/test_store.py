@@ -1,0 +1,220 @@
+"""The store: capacity, expiry, accounting and counters, on an injected clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from cache_api.policies import make_policy
+from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
+from cache_api.types import PutResult
+from tests.conftest import FakeClock
+
+
+def make(policy: str = "REJECT", items: int = 0, max_bytes: int = 0) -> Store:
+    return Store(make_policy(policy), max_items=items, max_bytes=max_bytes)
+
+
+def test_put_get_delete(clock: FakeClock) -> None:
+    store = make()
+    assert store.put(b"k", b"v", b"text/plain", 10, clock()) is PutResult.STORED
+    entry = store.get(b"k", clock())
+    assert entry is not None
+    assert (entry.value, entry.content_type) == (b"v", b"text/plain")
+    assert store.delete(b"k", clock())
+    assert store.get(b"k", clock()) is None
+    assert not store.delete(b"k", clock())
+    stats = store.stats()
+    assert (stats.sets, stats.hits, stats.misses, stats.deletes) == (1, 1, 1, 1)
+    assert (stats.items, stats.bytes) == (0, 0)
+
+
+def test_expiry_is_at_now_ge_expires_at(clock: FakeClock) -> None:
+    store = make()
+    store.put(b"k", b"v", b"", 10, clock())
+    clock.advance(9.999)
+    assert store.get(b"k", clock()) is not None
+    clock.advance(0.001)
+    assert store.get(b"k", clock()) is None
+    stats = store.stats()
+    assert (stats.expirations, stats.items, stats.bytes) == (1, 0, 0)
+
+
+def test_ttl_zero_is_forever(clock: FakeClock) -> None:
+    store = make()
+    store.put(b"k", b"v", b"", 0, clock())
+    clock.advance(10**9)
+    assert store.get(b"k", clock()) is not None
+    assert store.expire_due(clock(), 100) == 0
+
+
+def test_delete_of_expired_is_a_miss(clock: FakeClock) -> None:
+    store = make()
+    store.put(b"k", b"v", b"", 1, clock())
+    clock.advance(1)
+    assert not store.delete(b"k", clock())
+    assert store.stats().expirations == 1
+    assert store.stats().deletes == 0
+
+
+def test_reject_when_full_keeps_everything(clock: FakeClock) -> None:
+    store = make("REJECT", items=2)
+    assert store.put(b"a", b"1", b"", 0, clock()) is PutResult.STORED
+    assert store.put(b"b", b"2", b"", 0, clock()) is PutResult.STORED
+    assert store.put(b"c", b"3", b"", 0, clock()) is PutResult.REJECTED_FULL
+    assert store.get(b"a", clock()) is not None
+    assert store.get(b"b", clock()) is not None
+    assert store.stats().rejected_writes == 1
+
+
+def test_overwrite_at_count_capacity_is_allowed_under_reject(clock: FakeClock) -> None:
+    store = make("REJECT", items=2)
+    store.put(b"a", b"1", b"", 0, clock())
+    store.put(b"b", b"2", b"", 0, clock())
+    assert store.put(b"a", b"new", b"", 0, clock()) is PutResult.STORED
+    entry = store.get(b"a", clock())
+    assert entry is not None and entry.value == b"new"
+
+
+def test_overwrite_that_cannot_fit_under_reject_keeps_old_value(clock: FakeClock) -> None:
+    small = entry_size(b"a", b"x", b"", ENTRY_OVERHEAD_BYTES)
+    store = make("REJECT", max_bytes=small * 2)
+    store.put(b"a", b"x", b"", 0, clock())
+    store.put(b"b", b"y", b"", 0, clock())
+    assert store.put(b"a", b"x" * (small + 1), b"", 0, clock()) is PutResult.REJECTED_FULL
+    entry = store.get(b"a", clock())
+    assert entry is not None and entry.value == b"x"
+    assert store.stats().bytes == small * 2
+
+
+def test_expired_entries_do_not_hold_slots(clock: FakeClock) -> None:
+    store = make("REJECT", items=2)
+    store.put(b"a", b"1", b"", 5, clock())
+    store.put(b"b", b"2", b"", 0, clock())
+    clock.advance(5)
+    assert store.put(b"c", b"3", b"", 0, clock()) is PutResult.STORED
+    assert store.stats().expirations == 1
+    assert store.stats().rejected_writes == 0
+
+
+@pytest.mark.parametrize("policy", ["OLDEST_FIRST", "NEWEST_FIRST", "LRU"])
+def test_expired_entry_goes_before_any_live_one(policy: str, clock: FakeClock) -> None:
+    store = make(policy, items=3)
+    store.put(b"live1", b"", b"", 0, clock())
+    store.put(b"dies", b"", b"", 2, clock())
+    store.put(b"live2", b"", b"", 0, clock())
+    clock.advance(2.5)
+    store.put(b"new", b"", b"", 0, clock())
+    for key in (b"live1", b"live2", b"new"):
+        assert store.get(key, clock()) is not None
+    assert store.stats().evictions == 0
+    assert store.stats().expirations == 1
+
+
+def test_oldest_first_evicts_the_oldest_write(clock: FakeClock) -> None:
+    store = make("OLDEST_FIRST", items=2)
+    store.put(b"a", b"", b"", 0, clock())
+    store.put(b"b", b"", b"", 0, clock())
+    store.get(b"a", clock())
+    store.put(b"c", b"", b"", 0, clock())
+    assert store.get(b"a", clock()) is None
+    assert store.get(b"b", clock()) is not None
+    assert store.stats().evictions == 1
+
+
+def test_oldest_first_overwrite_is_a_new_write(clock: FakeClock) -> None:
+    store = make("OLDEST_FIRST", items=2)
+    store.put(b"a", b"", b"", 0, clock())
+    store.put(b"b", b"", b"", 0, clock())
+    store.put(b"a", b"again", b"", 0, clock())
+    store.put(b"c", b"", b"", 0, clock())
+    assert store.get(b"b", clock()) is None
+    assert store.get(b"a", clock()) is not None
+
+
+def test_newest_first_evicts_the_newest_write(clock: FakeClock) -> None:
+    store = make("NEWEST_FIRST", items=2)
+    store.put(b"a", b"", b"", 0, clock())
+    store.put(b"b", b"", b"", 0, clock())
+    store.put(b"c", b"", b"", 0, clock())
+    assert store.get(b"b", clock()) is None
+    assert store.get(b"a", clock()) is not None
+    assert store.get(b"c", clock()) is not None
+
+
+def test_lru_evicts_the_least_recently_used(clock: FakeClock) -> None:
+    store = make("LRU", items=2)
+    store.put(b"a", b"", b"", 0, clock())
+    store.put(b"b", b"", b"", 0, clock())
+    store.get(b"a", clock())
+    store.put(b"c", b"", b"", 0, clock())
+    assert store.get(b"b", clock()) is None
+    assert store.get(b"a", clock()) is not None
+
+
+def test_byte_capacity_evicts_until_the_new_entry_fits(clock: FakeClock) -> None:
+    unit = entry_size(b"a", b"", b"", ENTRY_OVERHEAD_BYTES + make("LRU").policy.per_entry_bytes)
+    store = make("LRU", max_bytes=unit * 4)
+    for key in (b"a", b"b", b"c", b"d"):
+        store.put(key, b"", b"", 0, clock())
+    assert store.put(b"e", b"x" * (unit * 2), b"", 0, clock()) is PutResult.STORED
+    assert store.stats().evictions == 3
+    assert store.stats().bytes <= unit * 4
+    assert store.get(b"d", clock()) is not None
+
+
+@pytest.mark.parametrize("policy", ["REJECT", "LRU"])
+def test_entry_larger_than_capacity_is_refused_before_evicting(
+    policy: str, clock: FakeClock
+) -> None:
+    store = make(policy, max_bytes=2000)
+    store.put(b"a", b"1", b"", 0, clock())
+    assert store.put(b"big", b"x" * 2000, b"", 0, clock()) is PutResult.TOO_LARGE
+    assert store.get(b"a", clock()) is not None
+    assert store.stats().evictions == 0
+
+
+def test_content_type_counts_in_the_accounting(clock: FakeClock) -> None:
+    store = make()
+    store.put(b"k", b"vv", b"text/plain", 0, clock())
+    assert store.stats().bytes == 1 + 2 + len(b"text/plain") + ENTRY_OVERHEAD_BYTES
+
+
+def test_active_expiry_reclaims_unread_entries(clock: FakeClock) -> None:
+    store = make()
+    for i in range(100):
+        store.put(b"k%d" % i, b"v", b"", 1 + i % 3, clock())
+    store.put(b"forever", b"v", b"", 0, clock())
+    clock.advance(2)
+    assert store.expire_due(clock(), 1000) == 67
+    clock.advance(1)
+    assert store.expire_due(clock(), 1000) == 33
+    assert len(store) == 1
+    assert store.stats().bytes == entry_size(b"forever", b"v", b"", ENTRY_OVERHEAD_BYTES)
+
+
+def test_expire_due_respects_its_limit(clock: FakeClock) -> None:
+    store = make()
+    for i in range(50):
+        store.put(b"k%d" % i, b"v", b"", 1, clock())
+    clock.advance(1)
+    assert store.expire_due(clock(), 20) == 20
+    assert store.expire_due(clock(), 20) == 20
+    assert store.expire_due(clock(), 20) == 10
+
+
+def test_overwritten_keys_are_not_expired_early(clock: FakeClock) -> None:
+    store = make()
+    store.put(b"k", b"old", b"", 1, clock())
+    store.put(b"k", b"new", b"", 100, clock())
+    clock.advance(2)
+    assert store.expire_due(clock(), 10) == 0
+    assert store.get(b"k", clock()) is not None
+
+
+def test_stale_wheel_references_are_compacted(clock: FakeClock) -> None:
+    store = make()
+    for i in range(20_000):
+        store.put(b"same", b"%d" % i, b"", 3600, clock())
+    assert store._wheel.refs <= 2 * 1024 + 1
+    clock.advance(3600)
+    assert store.expire_due(clock(), 10) == 1
