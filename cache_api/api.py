@@ -13,7 +13,16 @@ from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from cache_api.config import MAX_TTL_SECONDS, Settings
-from cache_api.types import Cache, Clock, Key, PutResult, Request, Response, json_response
+from cache_api.types import (
+    JSON,
+    Cache,
+    Clock,
+    Key,
+    PutResult,
+    Request,
+    Response,
+    json_response,
+)
 
 OBJECT_PREFIX = b"/object/"
 DEFAULT_CONTENT_TYPE = b"application/octet-stream"
@@ -136,8 +145,16 @@ class Api:
         return content_type
 
 
+MISSING_HEAD = b'{"message": "Object at '
+MISSING_TAIL = b' is not found or expired"}\n'
+JSON_SAFE = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
+"""Bytes that stand for themselves inside a JSON string."""
+
+
 def missing(key: Key) -> Response:
     """The original's 404 for a missing or expired object."""
+    if not key.translate(None, JSON_SAFE):
+        return Response(404, MISSING_HEAD + key + MISSING_TAIL, JSON)
     name = key.decode("utf-8", "backslashreplace")
     return json_response(404, f"Object at {name} is not found or expired")
 

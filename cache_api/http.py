@@ -179,10 +179,7 @@ class HttpProtocol(asyncio.Protocol):
         self._closing = True
         self._cancel_idle_timer()
         self._cancel_header_timer()
-        for answer, _, _ in self._pending:
-            if isinstance(answer, asyncio.Future):
-                answer.cancel()
-        self._pending.clear()
+        self._drop_pending()
 
     def data_received(self, data: bytes) -> None:
         """Feed the parser; it calls back once per complete request."""
@@ -271,7 +268,11 @@ class HttpProtocol(asyncio.Protocol):
         self._cancel_header_timer()
         if self._content_length > self._limits.max_body_size:
             self._abort_with(PAYLOAD_TOO_LARGE)
-        if self._expect_continue and self._transport is not None:
+        if (
+            self._expect_continue
+            and self._transport is not None
+            and self._parser.get_http_version() != "1.0"
+        ):
             self._transport.write(CONTINUE)
 
     def on_body(self, body: bytes) -> None:
@@ -289,7 +290,7 @@ class HttpProtocol(asyncio.Protocol):
         request = Request(method, self._url, self._content_type, body)
         keep_alive = self._parser.should_keep_alive() and not self._state.draining
         self._dispatch(request, keep_alive, method == b"HEAD")
-        if not keep_alive:
+        if not keep_alive or self._closing:
             self._closing = True
             raise _StopParsingError
 
@@ -318,13 +319,17 @@ class HttpProtocol(asyncio.Protocol):
                 if not answer.done():
                     return
                 if answer.cancelled() or answer.exception() is not None:
-                    log.error("handler failed", exc_info=answer.exception())
+                    error = None if answer.cancelled() else answer.exception()
+                    log.error("handler failed", exc_info=error)
                     response, keep_alive = INTERNAL_ERROR, False
                 else:
                     response = answer.result()
             else:
                 response = answer
             self._pending.popleft()
+            if not keep_alive:
+                self._closing = True
+                self._drop_pending()
             self._write(response, keep_alive, head)
         if not self._pending and not self._in_request and not self._closing:
             self._arm_idle_timer()
@@ -371,6 +376,9 @@ class HttpProtocol(asyncio.Protocol):
         self._cancel_header_timer()
         transport = self._transport
         if transport is None or transport.is_closing():
+            return
+        if self._pending:
+            self._pending.append((response, False, False))
             return
         self._write_error(transport, response)
         if transport.can_write_eof():
@@ -432,12 +440,21 @@ class HttpProtocol(asyncio.Protocol):
         if not self._pending and self._transport is not None:
             self._transport.close()
 
+    def _drop_pending(self) -> None:
+        for answer, _, _ in self._pending:
+            if isinstance(answer, asyncio.Future):
+                answer.cancel()
+        self._pending.clear()
+
     def _closing_transport(self) -> bool:
         return self._transport is None or self._transport.is_closing()
 
     def shutdown(self) -> None:
         """Server shutdown: close now if idle, else after the answer in flight."""
-        self._closing = not self._in_request
+        self._closing = self._closing or not self._in_request
+        if self._pending and not self._in_request:
+            answer, _, head = self._pending.pop()
+            self._pending.append((answer, False, head))
         if not self._in_request and not self._pending and self._transport is not None:
             self._transport.close()
 
