@@ -117,3 +117,24 @@ def server_factory() -> Iterator[Callable[..., ServerProcess]]:
     for server in started:
         server.stop(signal.SIGKILL)
         server.log_path.unlink(missing_ok=True)
+
+
+SHARED_SERVER_SETTINGS = {
+    "CACHE_NUMBER_OF_SLOTS": "0",
+    "CACHE_EVICTION_POLICY": "REJECT",
+    "CACHE_TIME_TO_LIVE": "60",
+    "CACHE_MAX_OBJECT_SIZE": "1mb",
+    "CACHE_MAX_HEADER_SIZE": "1kb",
+    "CACHE_HEADER_TIMEOUT": "30",
+    "CACHE_KEEPALIVE_TIMEOUT": "30",
+}
+"""The settings of ``shared_server``, spelled out so a config file cannot change them."""
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[ServerProcess]:
+    """One server shared by a test module (``SHARED_SERVER_SETTINGS``); use distinct keys."""
+    server = start_server(SHARED_SERVER_SETTINGS)
+    yield server
+    server.stop(signal.SIGKILL)
+    server.log_path.unlink(missing_ok=True)
