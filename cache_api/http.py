@@ -42,6 +42,9 @@ CONNECTION_KEEP_ALIVE = b"connection: keep-alive\r\n"
 CONTENT_TYPE = b"content-type: "
 CONTENT_LENGTH = b"\r\ncontent-length: "
 CRLF = b"\r\n"
+CONTENT_TYPE_NAME_BYTES = len(b"content-type")
+CONTENT_LENGTH_NAME_BYTES = len(b"content-length")
+EXPECT_NAME_BYTES = len(b"expect")
 
 LARGE_BODY_BYTES = 64 * 1024
 """Bodies of at least this many bytes are written after the head rather than copied into it."""
@@ -144,6 +147,7 @@ class HttpProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._flow: FlowControl | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._last_read = 0.0
         self._header_timer: asyncio.TimerHandle | None = None
         self._pending: deque[Pending] = deque()
         self._closing = False
@@ -185,7 +189,7 @@ class HttpProtocol(asyncio.Protocol):
         """Feed the parser; it calls back once per complete request."""
         if self._closing:
             return
-        self._cancel_idle_timer()
+        self._last_read = self._loop.time()
         started_in_headers = self._in_headers
         try:
             self._parser.feed_data(data)
@@ -212,7 +216,7 @@ class HttpProtocol(asyncio.Protocol):
                 self._header_timer = self._loop.call_later(
                     self._limits.header_timeout, self._on_header_timeout
                 )
-        elif not self._in_request and not self._pending:
+        elif self._idle_timer is None and not self._in_request and not self._pending:
             self._arm_idle_timer()
 
     def eof_received(self) -> bool:
@@ -254,12 +258,12 @@ class HttpProtocol(asyncio.Protocol):
         self._header_bytes += len(name) + len(value)
         if self._header_bytes > self._limits.max_header_size:
             self._abort_with(HEADERS_TOO_LARGE)
-        name = name.lower()
-        if name == b"content-type":
+        size = len(name)
+        if size == CONTENT_TYPE_NAME_BYTES and name.lower() == b"content-type":
             self._content_type = value
-        elif name == b"content-length":
+        elif size == CONTENT_LENGTH_NAME_BYTES and name.lower() == b"content-length":
             self._content_length = int(value)
-        elif name == b"expect":
+        elif size == EXPECT_NAME_BYTES and name.lower() == b"expect":
             self._expect_continue = value.lower() == b"100-continue"
 
     def on_headers_complete(self) -> None:
@@ -289,23 +293,27 @@ class HttpProtocol(asyncio.Protocol):
         method = self._parser.get_method()
         request = Request(method, self._url, self._content_type, body)
         keep_alive = self._parser.should_keep_alive() and not self._state.draining
-        self._dispatch(request, keep_alive, method == b"HEAD")
-        if not keep_alive or self._closing:
-            self._closing = True
-            raise _StopParsingError
-
-    # -- responses ---------------------------------------------------------
-
-    def _dispatch(self, request: Request, keep_alive: bool, head: bool) -> None:
+        head = method == b"HEAD"
         try:
             answer = self._handler(request)
         except Exception:
             log.exception("handler failed on %r", request.target)
             answer, keep_alive = INTERNAL_ERROR, False
             self._closing = True
-        if isinstance(answer, Response) and not self._pending:
+        if type(answer) is Response and not self._pending:
             self._write(answer, keep_alive, head)
-            return
+        else:
+            self._queue(answer, keep_alive, head)
+        if not keep_alive or self._closing:
+            self._closing = True
+            raise _StopParsingError
+
+    # -- responses ---------------------------------------------------------
+
+    def _queue(
+        self, answer: Response | Awaitable[Response], keep_alive: bool, head: bool
+    ) -> None:
+        """Queue an answer behind earlier ones; an awaitable is written when it is ready."""
         if not isinstance(answer, Response):
             answer = asyncio.ensure_future(_as_coroutine(answer), loop=self._loop)
             answer.add_done_callback(self._on_answer_ready)
@@ -331,7 +339,12 @@ class HttpProtocol(asyncio.Protocol):
                 self._closing = True
                 self._drop_pending()
             self._write(response, keep_alive, head)
-        if not self._pending and not self._in_request and not self._closing:
+        if (
+            self._idle_timer is None
+            and not self._pending
+            and not self._in_request
+            and not self._closing
+        ):
             self._arm_idle_timer()
 
     def _write(self, response: Response, keep_alive: bool, head: bool) -> None:
@@ -340,32 +353,26 @@ class HttpProtocol(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         body = response.body
-        if not keep_alive:
-            connection = CONNECTION_CLOSE
-        elif self._parser.get_http_version() == "1.0":
-            connection = CONNECTION_KEEP_ALIVE
-        else:
-            connection = b""
-        head_bytes = b"".join(
-            (
-                STATUS_LINES[response.status],
-                CONTENT_TYPE,
-                response.content_type,
-                CONTENT_LENGTH,
-                str(len(body)).encode(),
-                CRLF,
-                response.extra_headers,
-                connection,
-                self._state.date_line,
-                CRLF,
+        size = len(body)
+        inline = b"" if head or size >= LARGE_BODY_BYTES else body
+        transport.write(
+            b"".join(
+                (
+                    STATUS_LINES[response.status],
+                    CONTENT_TYPE,
+                    response.content_type,
+                    CONTENT_LENGTH,
+                    b"%d" % size,
+                    CRLF,
+                    response.extra_headers,
+                    CONNECTION_KEEP_ALIVE if keep_alive else CONNECTION_CLOSE,
+                    self._state.date_line,
+                    CRLF,
+                    inline,
+                )
             )
         )
-        if head or not body:
-            transport.write(head_bytes)
-        elif len(body) < LARGE_BODY_BYTES:
-            transport.write(head_bytes + body)
-        else:
-            transport.write(head_bytes)
+        if size >= LARGE_BODY_BYTES and not head:
             transport.write(body)
         if not keep_alive:
             self._close_when_flushed()
@@ -411,9 +418,10 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- timers and shutdown --------------------------------------------------
 
-    def _arm_idle_timer(self) -> None:
+    def _arm_idle_timer(self, delay: float | None = None) -> None:
         self._cancel_idle_timer()
-        self._idle_timer = self._loop.call_later(self._limits.keepalive_timeout, self._on_idle)
+        timeout = self._limits.keepalive_timeout if delay is None else delay
+        self._idle_timer = self._loop.call_later(timeout, self._on_idle)
 
     def _cancel_idle_timer(self) -> None:
         if self._idle_timer is not None:
@@ -426,9 +434,21 @@ class HttpProtocol(asyncio.Protocol):
             self._header_timer = None
 
     def _on_idle(self) -> None:
+        """Close if nothing arrived for ``KEEPALIVE_TIMEOUT``; else wait out the rest of it.
+
+        The timer is armed once and re-arms itself here, so the hot path pays a
+        clock read per ``data_received`` rather than a new timer per request.
+        A connection busy with a request or a queued answer is not idle; it
+        arms the timer again when it next goes idle.
+        """
         self._idle_timer = None
-        if self._transport is not None:
-            self._transport.close()
+        if self._closing or self._in_request or self._pending or self._transport is None:
+            return
+        idle_for = self._loop.time() - self._last_read
+        if idle_for < self._limits.keepalive_timeout:
+            self._arm_idle_timer(self._limits.keepalive_timeout - idle_for)
+            return
+        self._transport.close()
 
     def _on_header_timeout(self) -> None:
         self._header_timer = None

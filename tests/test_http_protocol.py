@@ -126,6 +126,9 @@ class FakeLoop:
         self.timers: list[FakeTimer] = []
         self._real = real
 
+    def time(self) -> float:
+        return self.now
+
     def call_later(self, delay: float, callback: Callable[..., object], *args: object) -> FakeTimer:
         timer = FakeTimer(self.now + delay, callback, args)
         self.timers.append(timer)
@@ -304,9 +307,11 @@ def test_simple_get_writes_exact_response() -> None:
     conn.send(put(b"/object/k", b"hello", b"Content-Type: text/x\r\n"))
     conn.send(get(b"/object/k"))
     assert conn.output == (
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 23\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 23\r\n"
+        b"connection: keep-alive\r\n\r\n"
         + SUCCESS
-        + b"HTTP/1.1 200 OK\r\ncontent-type: text/x\r\ncontent-length: 5\r\n\r\nhello"
+        + b"HTTP/1.1 200 OK\r\ncontent-type: text/x\r\ncontent-length: 5\r\n"
+        b"connection: keep-alive\r\n\r\nhello"
     )
     assert not conn.transport.closed
     assert not conn.transport.eof_written
@@ -413,11 +418,12 @@ def test_http10_keep_alive_stays_open() -> None:
     assert not conn.transport.closed
 
 
-def test_http11_keep_alive_has_no_connection_header() -> None:
+def test_keep_alive_is_announced_on_every_kept_connection() -> None:
     conn = Conn()
     conn.send(get())
     [response] = conn.responses()
-    assert response.header(b"connection") is None
+    assert response.header(b"connection") == b"keep-alive"
+    assert not conn.transport.closed
 
 
 def test_connection_close_closes_and_stops_parsing() -> None:
@@ -763,7 +769,8 @@ def test_connection_lost_releases_the_slot_and_timers() -> None:
     conn = Conn()
     conn.send(b"GET /partial HTTP/1.1\r\n")
     assert conn.state.connections == {conn.protocol}
-    assert len(conn.loop.active()) == 1
+    callbacks = {t.callback.__name__ for t in conn.loop.active()}
+    assert callbacks == {"_on_idle", "_on_header_timeout"}
     conn.protocol.connection_lost(None)
     assert conn.state.connections == set()
     assert conn.loop.active() == []
@@ -917,7 +924,7 @@ def test_async_handler_with_connection_close(real_loop: asyncio.AbstractEventLoo
     handler.answer(b"/1")
     settle(real_loop)
     first, last = conn.responses()
-    assert (first.body, first.header(b"connection")) == (b"answer /1", None)
+    assert (first.body, first.header(b"connection")) == (b"answer /1", b"keep-alive")
     assert (last.body, last.header(b"connection")) == (b"answer /2", b"close")
     assert conn.transport.closed
 
