@@ -88,7 +88,10 @@ class Api:
             if len(key) > self._max_key_length:
                 return self._key_too_long
             if method in {b"GET", b"HEAD"}:
-                return self._get(key)
+                entry = self._cache.get(key, self._clock())
+                if entry is None:
+                    return missing(key)
+                return Response(200, entry.value, entry.content_type)
             if method in {b"PUT", b"POST"}:
                 return self._put(key, query, request)
             if method == b"DELETE":
@@ -107,12 +110,6 @@ class Api:
         if endpoints is None:
             return Match.NONE, {}
         return (Match.FULL if method in endpoints else Match.PARTIAL), endpoints
-
-    def _get(self, key: Key) -> Response:
-        entry = self._cache.get(key, self._clock())
-        if entry is None:
-            return missing(key)
-        return Response(200, entry.value, entry.content_type)
 
     def _put(self, key: Key, query: bytes, request: Request) -> Response:
         ttl = self._default_ttl if not query else parse_ttl(query, self._default_ttl)

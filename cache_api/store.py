@@ -63,6 +63,7 @@ class Store:
     def __init__(self, policy: Policy, *, max_items: int = 0, max_bytes: int = 0) -> None:
         self._data: dict[Key, Entry] = {}
         self._policy = policy
+        self._on_access = policy.on_access
         self._wheel = ExpiryWheel()
         self._max_items = max_items
         self._max_bytes = max_bytes
@@ -90,7 +91,7 @@ class Store:
         if entry is not None:
             if now < entry.expires_at:
                 self.hits += 1
-                self._policy.on_access(key)
+                self._on_access(key)
                 return entry
             self._expire(key, entry)
         self.misses += 1
