@@ -1,0 +1,129 @@
+"""Scaling: GET/s as the cache grows, and PUT/s when every write evicts.
+
+* GET scaling: one server, loaded step by step to each size in ``levels``;
+  at each level wrk GETs uniformly random stored keys (100 B, c64).
+* Evicting PUTs: ``CACHE_NUMBER_OF_SLOTS`` caps the cache, it is prefilled
+  to the cap, then wrk PUTs never-seen keys, so each write evicts one entry.
+  The same writes on an uncapped cache give the "with room" reference. The
+  configurations are interleaved per repetition, each on a fresh server.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import contenders
+import loader
+from loadgen import LoadResult, run_wrk
+from procs import Server
+
+VALUE_BYTES = 100
+CONNECTIONS = 64
+TTL_S = contenders.BENCH_TTL_S
+HIT_PREFIX = "/object/k:"
+EVICT_SLOTS = 10_000
+SEQ_FIRST_KEY = EVICT_SLOTS  # the prefill uses keys 0..EVICT_SLOTS-1
+SEQ_KEYS_PER_REP = 1_000_000  # each repetition writes into its own 1 M key range
+ROOM = "room"
+WARMUP_S = 1  # unrecorded GET run before each level's measurements
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Level:
+    """Repeated measurements of one configuration."""
+
+    name: str
+    samples: list[LoadResult] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        """Median requests per second."""
+        return statistics.median(s.rps for s in self.samples)
+
+    @property
+    def p99_ms(self) -> float | None:
+        """Median p99 latency."""
+        values = [s.p99_ms for s in self.samples if s.p99_ms is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def unexpected(self) -> int:
+        """Socket errors plus non-2xx answers."""
+        return sum(s.errors + s.non_2xx for s in self.samples)
+
+    def to_json(self) -> dict[str, object]:
+        """Serializable form."""
+        return {
+            "name": self.name,
+            "rps_median": self.rps,
+            "rps_min": min(s.rps for s in self.samples),
+            "rps_max": max(s.rps for s in self.samples),
+            "p99_ms_median": self.p99_ms,
+            "unexpected_responses": self.unexpected,
+            "samples": [asdict(s) for s in self.samples],
+        }
+
+
+def measure_gets(
+    server: Server, stored: int, reps: int, duration_s: int, progress: Progress
+) -> Level:
+    """GET hits over keys 0..stored-1 of a server that holds them (100 B values)."""
+    result = Level(str(stored))
+    get_args = [HIT_PREFIX, str(stored)]
+    run_wrk(server.port, "get.lua", get_args, CONNECTIONS, WARMUP_S)
+    for _ in range(reps):
+        result.samples.append(run_wrk(server.port, "get.lua", get_args, CONNECTIONS, duration_s))
+    progress(f"  GET with {stored:>9,} objects: {result.rps:>10,.0f} req/s")
+    return result
+
+
+def get_scaling(levels: list[int], reps: int, duration_s: int, progress: Progress) -> list[Level]:
+    """GET hits over all stored keys at each cache size in ``levels`` (one server)."""
+    results: list[Level] = []
+    with contenders.ours() as server:
+        stored = 0
+        for level in levels:
+            report = loader.http_put_range(server.port, range(stored, level), VALUE_BYTES, TTL_S)
+            if report.failed:
+                raise RuntimeError(f"loading failed: {report.statuses}")
+            stored = level
+            results.append(measure_gets(server, stored, reps, duration_s, progress))
+    return results
+
+
+def evict_configs(policies: list[str]) -> dict[str, dict[str, str]]:
+    """Server env per configuration: a cache with room, then one per policy, full."""
+    configs = {ROOM: {"CACHE_NUMBER_OF_SLOTS": "0", "CACHE_EVICTION_POLICY": "LRU"}}
+    for policy in policies:
+        configs[policy] = {
+            "CACHE_NUMBER_OF_SLOTS": str(EVICT_SLOTS),
+            "CACHE_EVICTION_POLICY": policy,
+        }
+    return configs
+
+
+def evicting_puts(
+    policies: list[str], reps: int, duration_s: int, progress: Progress
+) -> list[Level]:
+    """PUT/s of new keys into a full cache per policy, next to a cache with room."""
+    configs = evict_configs(policies)
+    results = {name: Level(name) for name in configs}
+    for rep in range(reps):
+        for name, env in configs.items():
+            with contenders.ours(**env) as server:
+                report = loader.http_put_range(server.port, range(EVICT_SLOTS), VALUE_BYTES, TTL_S)
+                if report.failed:
+                    raise RuntimeError(f"prefill failed: {report.statuses}")
+                first = SEQ_FIRST_KEY + rep * SEQ_KEYS_PER_REP
+                sample = run_wrk(
+                    server.port, "put_seq.lua",
+                    [HIT_PREFIX, str(first), str(VALUE_BYTES), str(TTL_S)],
+                    CONNECTIONS, duration_s,
+                )  # fmt: skip
+            results[name].samples.append(sample)
+            progress(f"  PUT new keys, {name:12}: {sample.rps:>10,.0f} req/s")
+    return list(results.values())
