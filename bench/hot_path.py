@@ -11,7 +11,6 @@ machine, which makes small changes to the hot path measurable.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from typing import Any
 
