@@ -32,6 +32,10 @@ MAX_TTL_SECONDS = 365 * 24 * 3600
 """Longest TTL a write may ask for: one year."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("TEXT", "JSON")
+"""``TEXT``: one readable line per record; ``JSON``: one JSON object per line, for shippers."""
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 IGNORED_CONFIG_ATTRIBUTES = frozenset({"DEBUG", "TESTING", "ENV", "SECRET_KEY"})
 """Flask-era attributes a config class may still carry; they are not settings."""
 
@@ -124,6 +128,17 @@ def choice(options: Sequence[str]) -> Parser:
     return parse
 
 
+def boolean(raw: object) -> bool:
+    """A switch: ``true``/``false``, ``yes``/``no``, ``on``/``off`` or ``1``/``0``."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in TRUE_WORDS:
+        return True
+    if isinstance(raw, str) and raw.strip().lower() in FALSE_WORDS:
+        return False
+    raise ValueError("expected true or false")
+
+
 def text(raw: object) -> str:
     """A non-empty string."""
     if not isinstance(raw, str) or not raw.strip():
@@ -179,6 +194,17 @@ class Settings:
     host: str = setting("127.0.0.1", text, "Address to listen on (0.0.0.0 for all).")
     port: int = setting(8080, integer(0, 65535), "TCP port to listen on; 0 picks a free one.")
     log_level: str = setting("INFO", choice(LOG_LEVELS), "Least severe log level written.")
+    log_format: str = setting(
+        "TEXT",
+        choice(LOG_FORMATS),
+        "How log lines on stderr look: TEXT, or JSON (one object per line, for log shippers).",
+    )
+    access_log: bool = setting(
+        False,
+        boolean,
+        "Log one line per request (method, target, status, bytes, duration), whatever LOG_LEVEL.",
+        shown="false",
+    )
     max_connections: int = setting(
         1000, integer(1, 1_000_000), "Most open client connections; more get 503 and are closed."
     )
@@ -200,6 +226,13 @@ class Settings:
         10.0,
         seconds(0, 3600),
         "Seconds SIGTERM waits for responses in flight before closing connections.",
+    )
+    shutdown_delay: float = setting(
+        0.0,
+        seconds(0, 3600),
+        "Seconds after SIGTERM that the server keeps serving while /health answers 503, "
+        "so load balancers stop sending before it stops listening.",
+        shown="0",
     )
 
 

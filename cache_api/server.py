@@ -1,13 +1,22 @@
 """Start and stop: read the settings, build the store and routes, serve until a signal.
 
-One process, one asyncio event loop on uvloop. SIGINT and SIGTERM stop
-accepting, let the responses in flight finish (up to ``SHUTDOWN_TIMEOUT``),
-close every connection and exit 0.
+One process, one asyncio event loop on uvloop. The routes are the cache's
+``/object/{key}`` plus the operational endpoints (``/health``, ``/stats``,
+``/metrics``, ``/openapi.json``). The handler the protocol calls is
+``Api.handle`` wrapped once here: always by the request counter, and by the
+access log only when ``ACCESS_LOG`` is on.
+
+SIGINT and SIGTERM start the shutdown: ``/health`` answers 503 at once and
+the server keeps serving for ``SHUTDOWN_DELAY`` seconds (a second signal cuts
+that short), so load balancers stop sending; then it stops accepting, lets
+the responses in flight finish (up to ``SHUTDOWN_TIMEOUT``), closes every
+connection, logs a summary and exits 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -17,15 +26,21 @@ from collections.abc import Sequence
 
 import uvloop
 
-from cache_api import __version__
+from cache_api import __version__, logs, openapi
 from cache_api.api import Api
 from cache_api.config import ConfigError, Loaded, Settings, format_size, load
 from cache_api.expiry import ACTIVE_EXPIRE_TICK_SECONDS, ActiveExpireCycle
 from cache_api.http import HttpLimits, HttpProtocol, ServerState
+from cache_api.metrics import Metrics
+from cache_api.ops import Ops
 from cache_api.policies import make_policy
 from cache_api.store import Store
+from cache_api.telemetry import Telemetry
+from cache_api.traffic import Endpoint, RequestCounts
 
 log = logging.getLogger("cache_api")
+lifecycle = logging.getLogger(logs.LIFECYCLE_LOGGER)
+"""Banner, shutdown progress and summary: written whatever LOG_LEVEL says."""
 
 LISTEN_BACKLOG = 1024
 """Pending TCP connections the kernel queues for ``accept``."""
@@ -33,7 +48,7 @@ LISTEN_BACKLOG = 1024
 SHUTDOWN_POLL_SECONDS = 0.02
 """How often shutdown checks whether the last connections have closed."""
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+BYTES_PER_MIB = 1024**2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"cache-api: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=loaded.settings.log_level, format=LOG_FORMAT, stream=sys.stderr)
+    settings = loaded.settings
+    logs.configure(settings.log_level, settings.log_format, settings.access_log, sys.stderr)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         try:
             return runner.run(serve(loaded))
@@ -64,21 +80,52 @@ def http_limits(settings: Settings) -> HttpLimits:
     )
 
 
+def operations_routes(telemetry: Telemetry) -> dict[bytes, dict[bytes, Endpoint]]:
+    """The routes beside ``/object/{key}``: health, stats, metrics and the OpenAPI document."""
+    ops = Ops(telemetry)
+    metrics = Metrics(telemetry)
+    return {
+        b"/health": {b"GET": ops.health},
+        b"/stats": {b"GET": ops.stats},
+        b"/metrics": {b"GET": metrics.endpoint},
+        b"/openapi.json": {b"GET": openapi.endpoint},
+    }
+
+
+def request_handler(api: Api, requests: RequestCounts, access_log: bool) -> Endpoint:
+    """``api.handle``, counted, and access-logged only if ``access_log`` (else no logging cost)."""
+    handler = requests.wrap(api.handle)
+    return logs.access_logged(handler) if access_log else handler
+
+
 async def serve(loaded: Loaded) -> int:
     """Serve on the configured address until SIGINT or SIGTERM, then drain and return 0."""
     settings = loaded.settings
     loop = asyncio.get_running_loop()
+    started_at = time.monotonic()
     store = Store(
-        make_policy(settings.eviction_policy),
+        make_policy(settings.eviction_policy, settings.number_of_slots),
         max_items=settings.number_of_slots,
         max_bytes=settings.max_memory,
     )
-    api = Api(store, settings, time.monotonic)
     state = ServerState()
     state.refresh_date()
+    expiry = ActiveExpireCycle(store, time.monotonic)
+    requests = RequestCounts()
+    telemetry = Telemetry(
+        settings=settings,
+        store=store,
+        connections=state,
+        requests=requests,
+        expiry=expiry,
+        clock=time.monotonic,
+        started_at=started_at,
+    )
+    api = Api(store, settings, time.monotonic, routes=operations_routes(telemetry))
+    handler = request_handler(api, requests, settings.access_log)
     limits = http_limits(settings)
     server = await loop.create_server(
-        lambda: HttpProtocol(api.handle, state, limits, loop),
+        lambda: HttpProtocol(handler, state, limits, loop),
         settings.host,
         settings.port,
         backlog=LISTEN_BACKLOG,
@@ -87,24 +134,24 @@ async def serve(loaded: Loaded) -> int:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    housekeeping = loop.create_task(_housekeeping(ActiveExpireCycle(store, time.monotonic), state))
+    housekeeping = loop.create_task(_housekeeping(expiry, state))
     _log_banner(loaded, server)
     await stop.wait()
-    log.info("shutting down: draining %d connection(s)", len(state.connections))
-    housekeeping.cancel()
     state.draining = True
+    if settings.shutdown_delay:
+        lifecycle.info(
+            "shutting down: /health answers 503; serving %gs more (SHUTDOWN_DELAY)",
+            settings.shutdown_delay,
+        )
+        stop.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.shutdown_delay)
+    lifecycle.info("shutting down: draining %d connection(s)", len(state.connections))
+    housekeeping.cancel()
     server.close()
     await _drain(state, settings.shutdown_timeout)
     await server.wait_closed()
-    stats = store.stats()
-    log.info(
-        "stopped: %d connection(s) served, %d item(s) held, %d hit(s), %d miss(es), %d set(s)",
-        state.total_connections,
-        stats.items,
-        stats.hits,
-        stats.misses,
-        stats.sets,
-    )
+    _log_summary(telemetry)
     return 0
 
 
@@ -129,10 +176,38 @@ async def _drain(state: ServerState, timeout: float) -> None:
             connection.abort()
 
 
+def _log_summary(telemetry: Telemetry) -> None:
+    """The shutdown summary: one line of what this run did."""
+    snap = telemetry.snapshot()
+    store = snap.store
+    statuses = " ".join(f"{status}={count}" for status, count in snap.requests_by_status.items())
+    lifecycle.info(
+        "stopped after %.1fs: %d connection(s) served, %d request(s) [%s]; "
+        "%d item(s) held in %d byte(s); %d hit(s), %d miss(es) (hit ratio %.3f), %d set(s), "
+        "%d delete(s), %d eviction(s), %d expiration(s), %d rejected write(s); peak RSS %.1f MiB",
+        snap.uptime_seconds,
+        snap.total_connections,
+        sum(snap.requests_by_status.values()),
+        statuses or "none",
+        store.items,
+        store.bytes,
+        store.hits,
+        store.misses,
+        snap.hit_ratio,
+        store.sets,
+        store.deletes,
+        store.evictions,
+        store.expirations,
+        store.rejected_writes,
+        snap.peak_rss_bytes / BYTES_PER_MIB,
+    )
+
+
 def _log_banner(loaded: Loaded, server: asyncio.Server) -> None:
+    """The start-up banner: address, version, config source, limits, policy, logging."""
     settings = loaded.settings
     host, port = server.sockets[0].getsockname()[:2]
-    log.info(
+    lifecycle.info(
         "cache-api %s listening on http://%s:%d (APP_ENV=%s, config %s)",
         __version__,
         host,
@@ -140,7 +215,7 @@ def _log_banner(loaded: Loaded, server: asyncio.Server) -> None:
         loaded.app_env,
         loaded.config_file or "file: none, defaults and environment",
     )
-    log.info(
+    lifecycle.info(
         "limits: EVICTION_POLICY=%s NUMBER_OF_SLOTS=%s MAX_MEMORY=%s TIME_TO_LIVE=%ss "
         "MAX_OBJECT_SIZE=%s MAX_KEY_LENGTH=%d MAX_CONNECTIONS=%d",
         settings.eviction_policy,
@@ -150,4 +225,13 @@ def _log_banner(loaded: Loaded, server: asyncio.Server) -> None:
         format_size(settings.max_object_size),
         settings.max_key_length,
         settings.max_connections,
+    )
+    lifecycle.info(
+        "logging: LOG_LEVEL=%s LOG_FORMAT=%s ACCESS_LOG=%s; shutdown: SHUTDOWN_DELAY=%gs "
+        "SHUTDOWN_TIMEOUT=%gs; endpoints: /object/{key} /health /stats /metrics /openapi.json",
+        settings.log_level,
+        settings.log_format,
+        "on" if settings.access_log else "off",
+        settings.shutdown_delay,
+        settings.shutdown_timeout,
     )

@@ -9,11 +9,18 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cache_api"
 
 LAYERS = {
     "types": 0,
+    "traffic": 1,
     "policies": 1,
     "expiry": 1,
+    "logs": 2,
     "store": 2,
     "config": 2,
     "api": 3,
+    "telemetry": 3,
+    "openapi": 3,
+    "probe": 3,
+    "ops": 4,
+    "metrics": 4,
     "http": 4,
     "server": 5,
     "__main__": 6,

@@ -1,0 +1,133 @@
+"""VOLATILE_TTL: evict the entry nearest its expiry first; entries without a TTL go last.
+
+Algorithm: entries with a TTL are filed by the second in which they expire;
+the victim is the earliest-filed live entry of the earliest second (the store
+has already reclaimed the expired ones before it asks). Within one second the
+order is the order of writes, so the victim expires at most
+``EXPIRY_BUCKET_SECONDS`` after the true earliest. Entries stored with
+``ttl=0`` (``expires_at`` is ``types.FOREVER``) are evicted only when no entry
+with a TTL is left, least recently used first.
+
+Source: Redis's ``volatile-ttl`` maxmemory policy (``evict.c``), which picks
+the shortest remaining TTL among a sample of keys that have one. Redis refuses
+the write (OOM) when no key has a TTL; here such keys go last instead, by LRU,
+so a full cache still accepts writes. Redis is approximate by sampling; this is
+approximate only within a second.
+
+Why: where TTLs say how long a value stays useful, the entry closest to expiry
+has the least life left to serve hits; evicting it loses the fewest future
+hits, and never touches entries the client asked to keep.
+
+How: a dict of live keys to their ``expires_at``, a list of keys per expiry
+second (``deque``), and a min-heap of the seconds that have a list. A delete
+or overwrite only drops the dict entry; the stale reference is skipped when
+its second comes up. When references outnumber live keys by
+``COMPACT_STALE_FACTOR``, the lists are rebuilt. Keys without TTL sit in an
+``OrderedDict`` in LRU order. (The store's ``expiry.ExpiryWheel`` is the same
+idea, but policies may not import it: it sits in the same layer.)
+
+Parameters: ``EXPIRY_BUCKET_SECONDS``, ``COMPACT_STALE_FACTOR``, ``COMPACT_MIN_REFS``.
+
+Cost: on_insert O(1), plus O(log b) when it opens one of b seconds, plus an
+O(n) rebuild after at least n stale references (amortized O(1)); on_access
+and on_delete O(1); victim() O(1) amortized (each stale reference is skipped
+once) plus O(log b) per second emptied. Per entry with a TTL: a dict slot and
+a list reference; without: an ordered-dict node. ``per_entry_bytes`` is the
+measured figure with every entry volatile.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import OrderedDict, deque
+from typing import ClassVar
+
+from cache_api.types import FOREVER, Entry, Key
+
+EXPIRY_BUCKET_SECONDS = 1.0
+"""Width of one expiry bucket, in seconds: the precision of "nearest expiry"."""
+
+COMPACT_STALE_FACTOR = 2
+"""Rebuild the buckets when their references exceed this many times the live TTL keys."""
+
+COMPACT_MIN_REFS = 1024
+"""Never rebuild buckets holding fewer references than this."""
+
+VOLATILE_TTL_BYTES_PER_ENTRY = 120
+"""Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state, TTLs over 1000 seconds)."""
+
+
+def _second(expires_at: float) -> int:
+    return math.floor(expires_at / EXPIRY_BUCKET_SECONDS)
+
+
+class VolatileTtl:
+    """Soonest expiry first (to the second); entries without TTL last, by LRU."""
+
+    name: ClassVar[str] = "VOLATILE_TTL"
+    evicts: ClassVar[bool] = True
+    per_entry_bytes: ClassVar[int] = VOLATILE_TTL_BYTES_PER_ENTRY
+
+    def __init__(self) -> None:
+        self._expires: dict[Key, float] = {}
+        self._buckets: dict[int, deque[Key]] = {}
+        self._seconds: list[int] = []
+        self._refs = 0
+        self._forever: OrderedDict[Key, None] = OrderedDict()
+
+    def on_insert(self, key: Key, entry: Entry) -> None:
+        """File ``key`` under its expiry second, or append it to the no-TTL LRU list."""
+        if entry.expires_at == FOREVER:
+            self._forever[key] = None
+            return
+        self._expires[key] = entry.expires_at
+        self._file(key, entry.expires_at)
+        if self._refs > COMPACT_MIN_REFS and self._refs > COMPACT_STALE_FACTOR * len(
+            self._expires
+        ):
+            self._buckets.clear()
+            self._seconds.clear()
+            self._refs = 0
+            for live_key, expires_at in self._expires.items():
+                self._file(live_key, expires_at)
+
+    def _file(self, key: Key, expires_at: float) -> None:
+        second = _second(expires_at)
+        bucket = self._buckets.get(second)
+        if bucket is None:
+            bucket = self._buckets[second] = deque()
+            heapq.heappush(self._seconds, second)
+        bucket.append(key)
+        self._refs += 1
+
+    def on_access(self, key: Key) -> None:
+        """A read refreshes only the LRU position of an entry without TTL."""
+        forever = self._forever
+        if key in forever:
+            forever.move_to_end(key)
+
+    def on_delete(self, key: Key) -> None:
+        """Forget ``key``; a bucket reference to it becomes stale and is skipped later."""
+        if self._expires.pop(key, None) is None:
+            del self._forever[key]
+
+    def victim(self) -> Key:
+        """The first live key of the earliest second; without any, the least recently used."""
+        expires, buckets, seconds = self._expires, self._buckets, self._seconds
+        while expires:
+            second = seconds[0]
+            bucket = buckets[second]
+            while bucket:
+                key = bucket.popleft()
+                self._refs -= 1
+                expires_at = expires.get(key)
+                if expires_at is not None and _second(expires_at) == second:
+                    del expires[key]
+                    if not bucket:
+                        del buckets[second]
+                        heapq.heappop(seconds)
+                    return key
+            del buckets[second]
+            heapq.heappop(seconds)
+        return self._forever.popitem(last=False)[0]

@@ -1,0 +1,383 @@
+"""Eviction policies: one contract for every registered policy, and a hand-worked trace each.
+
+The contract runs through the real ``Store`` (capacity by count and by bytes,
+expiry before eviction, overwrites and deletes, oversized writes) and against
+the bare hooks (``victim()`` only ever names a stored key, and forgets it).
+The hand-worked traces pin each algorithm's decisions on a few keys, worked
+out on paper from the module's description.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from cache_api.policies import REGISTRY, make_policy
+from cache_api.policies.capacity import CapacityAware, learned_capacity
+from cache_api.policies.lfu import DECAY_PERIOD_PER_ENTRY, MIN_DECAY_PERIOD
+from cache_api.policies.sketch import MAX_COUNT, FrequencySketch
+from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
+from cache_api.types import FOREVER, Entry, Policy, PutResult
+from tests.conftest import FakeClock
+
+POLICIES = sorted(REGISTRY)
+EVICTING = [name for name in POLICIES if REGISTRY[name].evicts]
+CAPACITY_AWARE = [name for name in POLICIES if issubclass(REGISTRY[name], CapacityAware)]
+FOREVER_ENTRY = Entry(b"", b"", FOREVER)
+
+
+def key(i: int) -> bytes:
+    return b"k%d" % i
+
+
+def random_workload(
+    store: Store, clock: FakeClock, rng: random.Random, *, ops: int, keys: int, sizes: int
+) -> None:
+    """Gets, puts (some with TTLs, some overwrites), deletes and clock steps, checked as we go."""
+    for _ in range(ops):
+        k = key(rng.randrange(keys))
+        roll = rng.random()
+        if roll < 0.45:
+            store.get(k, clock())
+        elif roll < 0.85:
+            ttl = rng.choice((0, 0, 1, 2, 5))
+            store.put(k, b"v" * rng.randrange(sizes), b"text/plain", ttl, clock())
+        elif roll < 0.95:
+            store.delete(k, clock())
+        else:
+            clock.advance(rng.choice((0.25, 0.5, 1.0)))
+        yield_check(store)
+
+
+def yield_check(store: Store) -> None:
+    stats = store.stats()
+    assert stats.items == len(store)
+    if stats.max_items:
+        assert stats.items <= stats.max_items
+    if stats.max_bytes:
+        assert stats.bytes <= stats.max_bytes
+
+
+# ----------------------------------------------------------------------------- the contract
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_make_policy_without_capacity(name: str) -> None:
+    policy = make_policy(name)
+    assert policy.name == name
+    assert policy.per_entry_bytes >= 0
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_count_capacity_never_exceeded(name: str, clock: FakeClock) -> None:
+    store = Store(make_policy(name, 16), max_items=16)
+    random_workload(store, clock, random.Random(1), ops=3000, keys=60, sizes=20)
+    if REGISTRY[name].evicts:
+        assert store.evictions > 0
+
+
+@pytest.mark.parametrize("name", POLICIES)
+@pytest.mark.parametrize("hint", [0, 12])
+def test_byte_capacity_with_mixed_sizes_never_exceeded(
+    name: str, hint: int, clock: FakeClock
+) -> None:
+    overhead = ENTRY_OVERHEAD_BYTES + REGISTRY[name].per_entry_bytes
+    max_bytes = 12 * (overhead + 100)
+    store = Store(make_policy(name, hint), max_bytes=max_bytes)
+    rng = random.Random(2)
+    for _ in range(3000):
+        k = key(rng.randrange(50))
+        if rng.random() < 0.5:
+            store.get(k, clock())
+        else:
+            size = rng.choice((0, 10, 100, 400, 1500))
+            result = store.put(k, b"x" * size, b"", rng.choice((0, 3)), clock())
+            fits = entry_size(k, b"x" * size, b"", overhead) <= max_bytes
+            assert result in (PutResult.STORED, PutResult.REJECTED_FULL, PutResult.TOO_LARGE)
+            assert (result is PutResult.TOO_LARGE) == (not fits)
+            if REGISTRY[name].evicts and fits:
+                assert result is PutResult.STORED
+        if rng.random() < 0.05:
+            clock.advance(1)
+        yield_check(store)
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_no_live_entry_evicted_while_an_expired_one_exists(name: str, clock: FakeClock) -> None:
+    store = Store(make_policy(name, 4), max_items=4)
+    store.put(b"short1", b"v", b"", 1, clock())
+    store.put(b"live1", b"v", b"", 0, clock())
+    store.put(b"short2", b"v", b"", 2, clock())
+    store.put(b"live2", b"v", b"", 100, clock())
+    clock.advance(2.5)
+    for new in (b"new1", b"new2"):
+        assert store.put(new, b"v", b"", 0, clock()) is PutResult.STORED
+        assert store.evictions == 0
+    for live in (b"live1", b"live2", b"new1", b"new2"):
+        assert store.get(live, clock()) is not None
+    assert store.stats().expirations == 2
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_overwrites_and_deletes_keep_the_bookkeeping(name: str, clock: FakeClock) -> None:
+    # The store drops victim() keys from its dict: a key the policy forgot to forget
+    # (or never knew) raises KeyError there, and a stale one shows in the counts.
+    store = Store(make_policy(name, 5), max_items=5)
+    for round_ in range(50):
+        for i in range(5):
+            store.put(key(i), b"%d" % round_, b"", round_ % 3, clock())
+        store.get(key(round_ % 5), clock())
+        store.delete(key((round_ + 1) % 5), clock())
+        store.put(key(100 + round_), b"new", b"", 0, clock())
+        clock.advance(0.5)
+        yield_check(store)
+    assert len(store) <= 5
+
+
+@pytest.mark.parametrize("name", EVICTING)
+def test_victim_only_names_stored_keys_and_forgets_them(name: str) -> None:
+    rng = random.Random(3)
+    capacity = 20
+    policy: Policy = make_policy(name, capacity)
+    stored: set[bytes] = set()
+    for _ in range(5000):
+        k = key(rng.randrange(70))
+        roll = rng.random()
+        if k in stored and roll < 0.5:
+            policy.on_access(k)
+        elif k in stored and roll < 0.6:
+            policy.on_delete(k)
+            stored.discard(k)
+        elif k in stored and roll < 0.7:  # overwrite: a delete then an insert
+            policy.on_delete(k)
+            policy.on_insert(k, FOREVER_ENTRY)
+        elif k not in stored:
+            while len(stored) >= capacity:
+                victim = policy.victim()
+                assert victim in stored
+                stored.remove(victim)
+            policy.on_insert(k, FOREVER_ENTRY)
+            stored.add(k)
+    drained = [policy.victim() for _ in range(len(stored))]
+    assert sorted(drained) == sorted(stored)
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_oversized_put_under_a_full_cache_evicts_nothing(name: str, clock: FakeClock) -> None:
+    overhead = ENTRY_OVERHEAD_BYTES + REGISTRY[name].per_entry_bytes
+    max_bytes = 4 * (overhead + 10)
+    store = Store(make_policy(name), max_bytes=max_bytes)
+    for i in range(4):
+        assert store.put(key(i), b"x" * 8, b"", 0, clock()) is PutResult.STORED
+    result = store.put(b"huge", b"x" * max_bytes, b"", 0, clock())
+    assert result is PutResult.TOO_LARGE
+    assert store.evictions == 0
+    assert all(store.get(key(i), clock()) is not None for i in range(4))
+
+
+@pytest.mark.parametrize("name", CAPACITY_AWARE)
+def test_byte_capacity_policies_learn_the_entry_count(name: str, clock: FakeClock) -> None:
+    # Equal-sized entries under MAX_MEMORY only (capacity unknown: 0) must behave
+    # close to the same policy told NUMBER_OF_SLOTS, once the cache has filled.
+    rng = random.Random(4)
+    trace = [b"k%05d" % int(3000 * rng.random() ** 3) for _ in range(30000)]
+    overhead = ENTRY_OVERHEAD_BYTES + REGISTRY[name].per_entry_bytes
+    size = entry_size(trace[0], b"", b"", overhead)
+    by_count = Store(make_policy(name, 200), max_items=200)
+    by_bytes = Store(make_policy(name, 0), max_bytes=200 * size)
+    for store in (by_count, by_bytes):
+        for k in trace:
+            if store.get(k, clock()) is None:
+                store.put(k, b"", b"", 0, clock())
+    assert by_bytes.evictions > 0
+    assert len(by_bytes) == 200
+    assert abs(by_count.misses - by_bytes.misses) / len(trace) < 0.02
+
+
+def test_learned_capacity() -> None:
+    assert learned_capacity(0, 50) == 50
+    assert learned_capacity(40, 50) == 40
+    assert learned_capacity(60, 50) == 50
+    assert learned_capacity(0, 0) == 1
+
+
+# ----------------------------------------------------------------------------- hand-worked
+
+
+def drive(policy: Policy, capacity: int, trace: list[bytes]) -> list[bytes]:
+    """Replay ``trace`` (reads, inserting misses) as the store would; return the victims."""
+    stored: set[bytes] = set()
+    victims = []
+    for k in trace:
+        if k in stored:
+            policy.on_access(k)
+            continue
+        if len(stored) >= capacity:
+            victim = policy.victim()
+            stored.remove(victim)
+            victims.append(victim)
+        policy.on_insert(k, FOREVER_ENTRY)
+        stored.add(k)
+    return victims
+
+
+def test_lru_and_fifo_by_hand() -> None:
+    trace = [b"a", b"b", b"c", b"a", b"d", b"e"]
+    assert drive(make_policy("LRU"), 3, trace) == [b"b", b"c"]
+    assert drive(make_policy("OLDEST_FIRST"), 3, trace) == [b"a", b"b"]
+    assert drive(make_policy("NEWEST_FIRST"), 3, trace) == [b"c", b"d"]
+
+
+def test_sieve_hand_movement() -> None:
+    # Queue oldest -> newest: A B C D E F G; A, B and G were read (visited).
+    # H: the hand starts at the oldest, clears A and B, evicts C; it rests on D.
+    # D and H are read. I: clears D, evicts E; rests on F. J: evicts F (unvisited);
+    # rests on G. K: clears G, clears H, evicts I; rests on J. L: evicts J; rests on K.
+    # K and L are read. M: clears K, clears L -- the newest -- so the hand wraps to
+    # the oldest: A, cleared in the first sweep, goes. N: B likewise.
+    trace = b"ABCDEFG" + b"ABG" + b"H" + b"DH" + b"IJKL" + b"KL" + b"MN"
+    victims = drive(make_policy("SIEVE"), 7, [bytes([c]) for c in trace])
+    assert victims == [b"C", b"E", b"F", b"I", b"J", b"A", b"B"]
+
+
+def test_s3fifo_small_main_ghost_by_hand() -> None:
+    # Capacity 10: small queue 1 entry, main 9, ghost 9 keys.
+    policy = make_policy("S3_FIFO", 10)
+    # Warm-up: 0 fills the small queue, so 1..9 go straight to main.
+    victims = drive(policy, 10, [key(i) for i in range(10)])
+    assert victims == []
+    stored = {key(i) for i in range(10)}
+
+    def miss(k: bytes) -> bytes:
+        victim = policy.victim()
+        stored.remove(victim)
+        policy.on_insert(k, FOREVER_ENTRY)
+        stored.add(k)
+        return victim
+
+    assert miss(key(10)) == key(0)  # small's 0 was never read: evicted, remembered by the ghost
+    assert miss(key(11)) == key(10)  # 10 (small) likewise
+    assert miss(key(0)) == key(11)  # 0 is in the ghost: it re-enters straight into main
+    assert miss(key(12)) == key(1)  # main holds 10 > 9: its oldest unread entry goes
+    policy.on_access(key(12))  # one read in small is not enough (threshold: 2)
+    policy.on_access(key(2))  # main: a read buys 2 one more lap
+    assert miss(key(13)) == key(12)
+    policy.on_access(key(13))
+    policy.on_access(key(13))  # two reads: 13 moves to main instead of leaving
+    assert miss(key(14)) == key(3)  # small emptied into main (10 > 9); 2 is skipped once
+    assert key(2) in stored and key(13) in stored
+
+
+def test_w_tinylfu_admission_by_hand() -> None:
+    # Capacity 100: window 1 entry, main 99 (protected 79, probation 20).
+    policy = make_policy("W_TINYLFU", 100)
+    keys = [key(i) for i in range(100)]
+    assert drive(policy, 100, keys) == []
+    stored = set(keys)
+
+    def miss(k: bytes) -> bytes:
+        victim = policy.victim()
+        stored.remove(victim)
+        policy.on_insert(k, FOREVER_ENTRY)
+        stored.add(k)
+        return victim
+
+    # The first eviction fills main from the window (0..19 probation, 20..98 protected);
+    # candidate 99 (seen once) then ties with probation's LRU 0 (seen once): 99 goes.
+    assert miss(key(100)) == key(99)
+    for _ in range(4):
+        policy.on_access(key(100))  # 100 now counts 5
+    assert miss(key(101)) == key(0)  # 100 beats 0 (1): 0 goes, 100 enters probation
+    assert miss(key(102)) == key(101)  # 101 (1) does not beat 1 (1)
+    policy.on_access(key(1))  # probation -> protected; protected's LRU (20) demoted
+    policy.on_access(key(1))
+    assert miss(key(103)) == key(102)  # 102 (1) vs 2 (1): tie, 102 goes
+    assert {key(1), key(20), key(100)} <= stored
+
+
+def test_w_tinylfu_adaptive_window_follows_ghost_hits() -> None:
+    policy = make_policy("W_TINYLFU_ADAPTIVE", 100)
+    keys = [key(i) for i in range(100)]
+    drive(policy, 100, keys)
+    stored = set(keys)
+
+    def miss(k: bytes) -> bytes:
+        victim = policy.victim()
+        stored.remove(victim)
+        policy.on_insert(k, FOREVER_ENTRY)
+        stored.add(k)
+        return victim
+
+    assert miss(key(100)) == key(99)  # turned away by the admission: into the first ghost
+    window_before = policy._window_max  # type: ignore[attr-defined]
+    assert miss(key(99)) == key(100)  # 99 is back: the window was too small
+    assert policy._window_max == window_before + 1  # type: ignore[attr-defined]
+
+
+def test_lfu_counts_reads_and_decays_by_hand() -> None:
+    policy = make_policy("LFU", 3)
+    assert drive(policy, 3, [b"a", b"b", b"c", b"a", b"b", b"d"]) == [b"c"]
+    # a and b were read (counter 5 -> 6); c and then d entered at 5: the newcomer goes first.
+    assert policy.victim() == b"d"
+    policy.on_insert(b"d", FOREVER_ENTRY)
+    # Decay: b is read on and on while a is left alone; after enough decay periods a's
+    # counter has fallen below b's and d's.
+    period = max(DECAY_PERIOD_PER_ENTRY * 3, MIN_DECAY_PERIOD)
+    for _ in range(10 * period):
+        policy.on_access(b"b")
+        policy.on_access(b"d")
+    assert policy.victim() == b"a"
+
+
+def test_volatile_ttl_by_hand(clock: FakeClock) -> None:
+    store = Store(make_policy("VOLATILE_TTL"), max_items=3)
+    store.put(b"a", b"", b"", 100, clock())
+    store.put(b"b", b"", b"", 10, clock())
+    store.put(b"c", b"", b"", 0, clock())
+    store.put(b"d", b"", b"", 50, clock())  # evicts b: expires soonest
+    assert store.get(b"b", clock()) is None
+    store.put(b"e", b"", b"", 0, clock())  # evicts d (50 s before a's 100 s)
+    assert store.get(b"d", clock()) is None
+    store.put(b"f", b"", b"", 0, clock())  # evicts a: the last entry with a TTL
+    assert store.get(b"a", clock()) is None
+    store.get(b"c", clock())  # without TTL: least recently used goes first
+    store.put(b"g", b"", b"", 0, clock())  # evicts e
+    assert [store.get(k, clock()) is not None for k in (b"c", b"e", b"f", b"g")] == [
+        True,
+        False,
+        True,
+        True,
+    ]
+
+
+def test_frequency_sketch_counts_saturate_and_halve() -> None:
+    sketch = FrequencySketch(64)
+    for _ in range(20):
+        sketch.increment(b"hot")
+    sketch.increment(b"cold")
+    assert sketch.frequency(b"hot") == MAX_COUNT
+    assert sketch.frequency(b"cold") >= 1
+    assert sketch.frequency(b"never") <= sketch.frequency(b"cold")
+    sketch.halve()
+    assert sketch.frequency(b"hot") == MAX_COUNT // 2
+    assert sketch.resets == 1
+
+
+def test_volatile_ttl_skips_stale_references_and_compacts() -> None:
+    policy = make_policy("VOLATILE_TTL")
+    rounds, keys, spread = 6, 1000, 500
+
+    def expires_at(i: int, round_: int) -> float:
+        return 1000.5 + (i * 7919 + round_ * 31) % spread
+
+    for round_ in range(rounds):  # every key overwritten: stale references pile up
+        for i in range(keys):
+            if round_:
+                policy.on_delete(key(i))
+            policy.on_insert(key(i), Entry(b"", b"", expires_at(i, round_)))
+    last = {key(i): expires_at(i, rounds - 1) for i in range(keys)}
+    victims = [policy.victim() for _ in range(keys)]
+    assert sorted(victims) == sorted(last)
+    order = [int(last[v]) for v in victims]
+    assert order == sorted(order)
