@@ -41,7 +41,7 @@ class ProductionConfig(Config):
 
     NUMBER_OF_SLOTS = 0
     MAX_MEMORY = "256mb"
-    EVICTION_POLICY = "LRU"
+    EVICTION_POLICY = "W_TINYLFU_ADAPTIVE"
     TIME_TO_LIVE = 3600
     LOG_LEVEL = "WARNING"
 
