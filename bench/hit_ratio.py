@@ -56,7 +56,7 @@ if str(ROOT) not in sys.path:
 
 from cache_api.policies import REGISTRY, make_policy  # noqa: E402
 from cache_api.store import Store  # noqa: E402
-from cache_api.types import FOREVER, Entry  # noqa: E402
+from cache_api.types import FOREVER  # noqa: E402
 
 TRACES_DIR_ENV = "CACHE_TRACES_DIR"
 DEFAULT_TRACES_DIR = ROOT.parent / "shared" / "traces"
@@ -244,47 +244,58 @@ def _theirs_task(oracle: str, capacity: int) -> dict[str, float | None]:
 
 
 def bytes_per_entry(policy: str, entries: int = MEMORY_ENTRIES) -> float:
-    """Bookkeeping bytes per entry that ``policy`` holds (REJECT: none), by ``tracemalloc``.
+    """Bookkeeping bytes per entry that ``policy`` holds over REJECT's, by ``tracemalloc``.
 
-    The policy is driven as the store drives it, in a full cache of ``entries``:
-    ``MEMORY_TURNOVERS`` x ``entries`` distinct keys are written (each write
-    past the first ``entries`` evicts one, so any ghost fills), and each write
-    also reads a live key written ``entries // 2`` writes earlier. The traced
-    size is averaged over ``MEMORY_SAMPLES`` points of the last turnover, which
-    smooths the steps of hash-table resizing. The live keys' own ``bytes``
-    belong to the store and are subtracted; evicted keys that a ghost keeps
-    alive are counted. VOLATILE_TTL's entries get TTLs spread over
-    ``MEMORY_TTL_SPREAD_SECONDS`` distinct seconds, the others none.
+    The policy is driven as the store drives it, with its ``table``, in a full
+    cache of ``entries``: ``MEMORY_TURNOVERS`` x ``entries`` distinct keys are
+    written (each write past the first ``entries`` evicts one, so any ghost
+    fills), and each write also reads a live key written ``entries // 2``
+    writes earlier. The traced size is averaged over ``MEMORY_SAMPLES`` points
+    of the last turnover, which smooths the steps of hash-table resizing. The
+    same churn through a plain table (REJECT's, evicting the oldest) is the
+    baseline subtracted: the live keys and the store's own table cancel out,
+    while evicted keys that a ghost keeps alive are counted. VOLATILE_TTL's
+    entries get TTLs spread over ``MEMORY_TTL_SPREAD_SECONDS`` distinct
+    seconds, the others none.
     """
+    if not REGISTRY[policy].evicts:
+        return 0.0
+    return _traced_per_entry(policy, entries) - _traced_per_entry(None, entries)
+
+
+def _traced_per_entry(policy: str | None, entries: int) -> float:
+    """Traced bytes per live entry of the churn above; ``None``: a plain table alone."""
     volatile = policy == "VOLATILE_TTL"
     total = MEMORY_TURNOVERS * entries
-    stored = [
-        Entry(b"", b"", MEMORY_NOW + 1 + i % MEMORY_TTL_SPREAD_SECONDS if volatile else FOREVER)
+    expiries = [
+        MEMORY_NOW + 1 + i % MEMORY_TTL_SPREAD_SECONDS if volatile else FOREVER
         for i in range(total)
     ]
     live = bytearray(total)
-    key_size = sys.getsizeof(MEMORY_KEY % 0)
     sample_every = entries // MEMORY_SAMPLES
     samples = []
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    instance = make_policy(policy, entries)
-    if not instance.evicts:
-        tracemalloc.stop()
-        return 0.0
+    instance = None if policy is None else make_policy(policy, entries)
+    table: dict[bytes, bytes] = {} if instance is None else instance.table
     for i in range(total):
         if i >= entries:
-            live[int(instance.victim()[MEMORY_KEY_PREFIX:])] = 0
-        instance.on_insert(MEMORY_KEY % i, stored[i])
+            victim = MEMORY_KEY % (i - entries) if instance is None else instance.victim()
+            del table[victim]
+            live[int(victim[MEMORY_KEY_PREFIX:])] = 0
+        key = MEMORY_KEY % i
+        table[key] = b""
+        if instance is not None:
+            instance.on_insert(key, expiries[i])
         live[i] = 1
         earlier = i - entries // 2
-        if earlier >= 0 and live[earlier]:
+        if instance is not None and earlier >= 0 and live[earlier]:
             instance.on_access(MEMORY_KEY % earlier)
         if i >= total - entries and (total - 1 - i) % sample_every == 0:
             samples.append(tracemalloc.get_traced_memory()[0] - base)
     tracemalloc.stop()
-    return (sum(samples) / len(samples) - key_size * entries) / entries
+    return sum(samples) / len(samples) / entries
 
 
 # ----------------------------------------------------------------------------- the run

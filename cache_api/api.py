@@ -26,8 +26,6 @@ from cache_api.types import (
 
 OBJECT_PREFIX = b"/object/"
 DEFAULT_CONTENT_TYPE = b"application/octet-stream"
-MAX_INTERNED_CONTENT_TYPES = 256
-"""Distinct Content-Types shared between entries; more are stored per entry."""
 
 Endpoint = Callable[[Request], Response]
 
@@ -70,7 +68,6 @@ class Api:
         self._default_ttl = settings.time_to_live
         self._max_key_length = settings.max_key_length
         self._routes = dict(routes or {})
-        self._content_types: dict[bytes, bytes] = {}
         self._key_too_long = json_response(
             400, f"The key must be at most {settings.max_key_length} bytes"
         )
@@ -88,10 +85,11 @@ class Api:
             if len(key) > self._max_key_length:
                 return self._key_too_long
             if method in {b"GET", b"HEAD"}:
-                entry = self._cache.get(key, self._clock())
-                if entry is None:
+                found = self._cache.get(key, self._clock())
+                if found is None:
                     return missing(key)
-                return Response(200, entry.value, entry.content_type)
+                body, content_type = found
+                return Response(200, body, content_type)
             if method in {b"PUT", b"POST"}:
                 return self._put(key, query, request)
             if method == b"DELETE":
@@ -115,7 +113,7 @@ class Api:
         ttl = self._default_ttl if not query else parse_ttl(query, self._default_ttl)
         if ttl is None:
             return BAD_TTL
-        content_type = self._intern(request.content_type or DEFAULT_CONTENT_TYPE)
+        content_type = request.content_type or DEFAULT_CONTENT_TYPE
         result = self._cache.put(key, request.body, content_type, ttl, self._clock())
         if result is PutResult.STORED:
             return SUCCESS
@@ -131,15 +129,6 @@ class Api:
     def _not_allowed(self, method: bytes, allowed: tuple[bytes, ...]) -> Response:
         name = method.decode("ascii", "replace")
         return json_response(405, f"Method {name} is not allowed here", allow_header(allowed))
-
-    def _intern(self, content_type: bytes) -> bytes:
-        """One shared bytes object per distinct Content-Type, up to a bound."""
-        shared = self._content_types.get(content_type)
-        if shared is not None:
-            return shared
-        if len(self._content_types) < MAX_INTERNED_CONTENT_TYPES:
-            self._content_types[content_type] = content_type
-        return content_type
 
 
 MISSING_HEAD = b'{"message": "Object at '

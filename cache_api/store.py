@@ -18,21 +18,45 @@ over the expiry wheel (see ``expiry``) and over the evictions a write needs.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from cache_api.expiry import ExpiryWheel
-from cache_api.types import FOREVER, Entry, Key, Policy, PutResult
+from cache_api.types import FOREVER, Found, Key, Policy, PutResult
 
-ENTRY_OVERHEAD_BYTES = 200
+ENTRY_OVERHEAD_BYTES = 107
 """Bytes one entry costs beyond its key, value and Content-Type lengths.
 
 Measured as resident memory by ``bench/entry_overhead.py``: 1 M entries of
 100-byte values with a TTL and the default Content-Type (shared between
-entries, yet charged to each) grew RSS by 202 bytes per entry beyond those
-lengths: the dict slot, the ``Entry`` object, the ``bytes`` headers of key and
-value, the expiry float and the wheel reference, with pymalloc's rounding. The
-policy's own bookkeeping is added on top (``Policy.per_entry_bytes``).
+entries, yet charged to each) grew RSS by this much per entry beyond those
+lengths: the dict slot, the ``bytes`` headers of key and packed entry, the
+entry's head and the wheel reference, with pymalloc's rounding. The policy's
+own bookkeeping is added on top (``Policy.per_entry_bytes``).
 """
+
+# Entry layout
+# ------------
+# What: each entry is ONE immutable ``bytes`` object, the dict's value:
+#   [expires_at: float64][type: uint8][value bytes]        type < INLINE_TYPE
+#   [expires_at: float64][INLINE_TYPE][len: uint32][Content-Type][value bytes]
+# ``type`` indexes the store's table of distinct Content-Types, of which there
+# are few (``MAX_SHARED_CONTENT_TYPES``); any beyond them are stored inline.
+# Why: every Python object costs a header. An entry object, a float and a
+# value object cost 96 bytes more per entry than one packed object whose
+# head is 9 bytes; a read answers with a view of the value, so it copies
+# nothing. Cost: a write copies the value once; a read unpacks 9 bytes.
+ENTRY_HEAD = struct.Struct("<dB")
+INLINE_TYPE_LENGTH = struct.Struct("<I")
+INLINE_TYPE = 255
+MAX_SHARED_CONTENT_TYPES = INLINE_TYPE
+"""Distinct Content-Types kept once in the store; entries of any others carry theirs."""
+VIEW_FROM_BYTES = 4096
+"""Entries of at least this many bytes are read as a zero-copy view; smaller ones are
+copied, which is cheaper than making a view (measured: 118 ns against 384 ns at 100 B)."""
+
+_unpack_head = ENTRY_HEAD.unpack_from
+_HEAD_SIZE = ENTRY_HEAD.size
 
 
 def entry_size(key: Key, value: bytes, content_type: bytes, overhead: int) -> int:
@@ -61,7 +85,7 @@ class Store:
     """Objects by key, with TTLs, capacity by count and bytes, and an eviction policy."""
 
     def __init__(self, policy: Policy, *, max_items: int = 0, max_bytes: int = 0) -> None:
-        self._data: dict[Key, Entry] = {}
+        self._data = policy.table
         self._policy = policy
         self._on_access = policy.on_access
         self._wheel = ExpiryWheel()
@@ -69,6 +93,8 @@ class Store:
         self._max_bytes = max_bytes
         self._overhead = ENTRY_OVERHEAD_BYTES + policy.per_entry_bytes
         self._bytes = 0
+        self._content_types: list[bytes] = []
+        self._content_type_ids: dict[bytes, int] = {}
         self.hits = 0
         self.misses = 0
         self.sets = 0
@@ -85,15 +111,20 @@ class Store:
         """The eviction policy in use."""
         return self._policy
 
-    def get(self, key: Key, now: float) -> Entry | None:
-        """The live entry at ``key``, or None if it is missing or expired (and then reclaimed)."""
-        entry = self._data.get(key)
-        if entry is not None:
-            if now < entry.expires_at:
+    def get(self, key: Key, now: float) -> Found | None:
+        """The live object at ``key``, or None if it is missing or expired (and then reclaimed)."""
+        blob = self._data.get(key)
+        if blob is not None:
+            expires_at, content_type = _unpack_head(blob)
+            if now < expires_at:
                 self.hits += 1
                 self._on_access(key)
-                return entry
-            self._expire(key, entry)
+                if content_type != INLINE_TYPE:
+                    if len(blob) < VIEW_FROM_BYTES:
+                        return blob[_HEAD_SIZE:], self._content_types[content_type]
+                    return memoryview(blob)[_HEAD_SIZE:], self._content_types[content_type]
+                return self._inline(blob)
+            self._expire(key, blob)
         self.misses += 1
         return None
 
@@ -108,7 +139,7 @@ class Store:
             self.rejected_writes += 1
             return PutResult.TOO_LARGE
         old = self._data.get(key)
-        if old is not None and old.expires_at <= now:
+        if old is not None and _unpack_head(old)[0] <= now:
             self._expire(key, old)
             old = None
         old_size = 0 if old is None else self._size_of(key, old)
@@ -125,10 +156,9 @@ class Store:
             self._bytes -= self._size_of(victim, self._data.pop(victim))
             self.evictions += 1
         expires_at = now + ttl if ttl else FOREVER
-        entry = Entry(value, content_type, expires_at)
-        self._data[key] = entry
+        self._data[key] = self._pack(value, content_type, expires_at)
         self._bytes += size
-        self._policy.on_insert(key, entry)
+        self._policy.on_insert(key, expires_at)
         if ttl:
             self._wheel.add(key, expires_at)
             if self._wheel.needs_compaction(len(self._data)):
@@ -138,13 +168,13 @@ class Store:
 
     def delete(self, key: Key, now: float) -> bool:
         """Remove the entry at ``key``; False if it was missing or expired."""
-        entry = self._data.get(key)
-        if entry is None:
+        blob = self._data.get(key)
+        if blob is None:
             return False
-        if entry.expires_at <= now:
-            self._expire(key, entry)
+        if _unpack_head(blob)[0] <= now:
+            self._expire(key, blob)
             return False
-        self._unlink(key, entry)
+        self._unlink(key, blob)
         self.deletes += 1
         return True
 
@@ -158,6 +188,16 @@ class Store:
             self._expire(key, self._data[key])
             reclaimed += 1
         return reclaimed
+
+    def inspect(self, key: Key) -> tuple[Found, float] | None:
+        """The object at ``key`` and its ``expires_at``, expired or not; no counter moves."""
+        blob = self._data.get(key)
+        if blob is None:
+            return None
+        expires_at, content_type = _unpack_head(blob)
+        if content_type != INLINE_TYPE:
+            return (memoryview(blob)[_HEAD_SIZE:], self._content_types[content_type]), expires_at
+        return self._inline(blob), expires_at
 
     def stats(self) -> StoreStats:
         """A snapshot of the counters, items and bytes."""
@@ -175,6 +215,30 @@ class Store:
             rejected_writes=self.rejected_writes,
         )
 
+    def _pack(self, value: bytes, content_type: bytes, expires_at: float) -> bytes:
+        """One entry as one ``bytes`` object (see "Entry layout" above)."""
+        type_id = self._content_type_ids.get(content_type)
+        if type_id is None and len(self._content_types) < MAX_SHARED_CONTENT_TYPES:
+            type_id = self._content_type_ids[content_type] = len(self._content_types)
+            self._content_types.append(content_type)
+        if type_id is not None:
+            return b"".join((ENTRY_HEAD.pack(expires_at, type_id), value))
+        return b"".join(
+            (
+                ENTRY_HEAD.pack(expires_at, INLINE_TYPE),
+                INLINE_TYPE_LENGTH.pack(len(content_type)),
+                content_type,
+                value,
+            )
+        )
+
+    def _inline(self, blob: bytes) -> Found:
+        """The value and Content-Type of an entry that carries its own Content-Type."""
+        start = _HEAD_SIZE + INLINE_TYPE_LENGTH.size
+        end = start + INLINE_TYPE_LENGTH.unpack_from(blob, _HEAD_SIZE)[0]
+        value = blob[end:] if len(blob) < VIEW_FROM_BYTES else memoryview(blob)[end:]
+        return value, blob[start:end]
+
     def _fits(self, new_items: int, new_bytes: int) -> bool:
         """Whether ``new_items`` more entries of ``new_bytes`` more bytes fit now."""
         if self._max_items and len(self._data) + new_items > self._max_items:
@@ -189,25 +253,34 @@ class Store:
                 return
             self._expire(key, self._data[key])
 
-    def _expire(self, key: Key, entry: Entry) -> None:
-        self._unlink(key, entry)
+    def _expire(self, key: Key, blob: bytes) -> None:
+        self._unlink(key, blob)
         self.expirations += 1
 
-    def _unlink(self, key: Key, entry: Entry) -> None:
+    def _unlink(self, key: Key, blob: bytes) -> None:
         del self._data[key]
-        self._bytes -= self._size_of(key, entry)
+        self._bytes -= self._size_of(key, blob)
         self._policy.on_delete(key)
 
-    def _size_of(self, key: Key, entry: Entry) -> int:
-        return entry_size(key, entry.value, entry.content_type, self._overhead)
+    def _size_of(self, key: Key, blob: bytes) -> int:
+        """``entry_size`` of a stored entry."""
+        content_type = _unpack_head(blob)[1]
+        if content_type != INLINE_TYPE:
+            head = _HEAD_SIZE
+            type_length = len(self._content_types[content_type])
+        else:
+            type_length = INLINE_TYPE_LENGTH.unpack_from(blob, _HEAD_SIZE)[0]
+            head = _HEAD_SIZE + INLINE_TYPE_LENGTH.size + type_length
+        return len(key) + len(blob) - head + type_length + self._overhead
 
     def _expiry_of(self, key: Key) -> float | None:
-        entry = self._data.get(key)
-        return None if entry is None else entry.expires_at
+        blob = self._data.get(key)
+        return None if blob is None else _unpack_head(blob)[0]
 
     def _rebuild_wheel(self) -> None:
         """Drop stale references: re-index every entry with a finite TTL. O(n), after ≥ n writes."""
         self._wheel.clear()
-        for key, entry in self._data.items():
-            if entry.expires_at != FOREVER:
-                self._wheel.add(key, entry.expires_at)
+        for key, blob in self._data.items():
+            expires_at = _unpack_head(blob)[0]
+            if expires_at != FOREVER:
+                self._wheel.add(key, expires_at)

@@ -1,4 +1,4 @@
-"""The few types shared across modules: clock, entry, store interface, request and response."""
+"""The few types shared across modules: clock, store and policy interfaces, request and response."""
 
 from __future__ import annotations
 
@@ -17,15 +17,11 @@ FOREVER = float("inf")
 """The ``expires_at`` of an entry stored with ``ttl=0``."""
 
 
-class Entry:
-    """One stored object: its bytes, its Content-Type and when it expires (monotonic seconds)."""
+Body = bytes | memoryview
+"""A stored object's bytes as read back: a zero-copy view where the store can give one."""
 
-    __slots__ = ("content_type", "expires_at", "value")
-
-    def __init__(self, value: bytes, content_type: bytes, expires_at: float) -> None:
-        self.value = value
-        self.content_type = content_type
-        self.expires_at = expires_at
+Found = tuple[Body, bytes]
+"""A live object as a read returns it: its bytes and its Content-Type."""
 
 
 class PutResult(enum.Enum):
@@ -48,8 +44,8 @@ class Cache(Protocol):
     request by the caller and passed down, so one request sees one instant.
     """
 
-    def get(self, key: Key, now: float) -> Entry | None:
-        """The live entry at ``key``, or None if it is missing or expired."""
+    def get(self, key: Key, now: float) -> Found | None:
+        """The live object at ``key``, or None if it is missing or expired."""
         ...
 
     def put(self, key: Key, value: bytes, content_type: bytes, ttl: int, now: float) -> PutResult:
@@ -84,7 +80,7 @@ class Response:
     __slots__ = ("body", "content_type", "extra_headers", "status")
 
     def __init__(
-        self, status: int, body: bytes, content_type: bytes, extra_headers: bytes = b""
+        self, status: int, body: Body, content_type: bytes, extra_headers: bytes = b""
     ) -> None:
         self.status = status
         self.body = body
@@ -117,6 +113,12 @@ class Policy(Protocol):
     is only called when ``evicts`` is true and the policy tracks at least one key;
     it forgets the key it returns, and the store then drops that entry without
     calling ``on_delete``.
+
+    ``table`` is the dict the store keeps its entries in, made by the policy. A
+    policy that needs nothing but an order of the keys makes it an
+    ``OrderedDict`` and keeps its order there: the store appends each new entry
+    at its end and removes the ones that leave, so such a policy costs one
+    linked-list node per entry instead of a second hash table.
     """
 
     name: ClassVar[str]
@@ -124,8 +126,16 @@ class Policy(Protocol):
     per_entry_bytes: ClassVar[int]
     """Bytes of bookkeeping this policy holds per entry (measured), added to the accounting."""
 
-    def on_insert(self, key: Key, entry: Entry) -> None:
-        """A new entry was stored at ``key`` (an overwrite is a delete then an insert)."""
+    @property
+    def table(self) -> dict[Key, bytes]:
+        """The store's entries by key (see above)."""
+        ...
+
+    def on_insert(self, key: Key, expires_at: float) -> None:
+        """A new entry expiring at ``expires_at`` was stored at ``key``.
+
+        An overwrite is a delete then an insert.
+        """
         ...
 
     def on_access(self, key: Key) -> None:

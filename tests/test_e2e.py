@@ -151,7 +151,7 @@ def test_overwrite_that_cannot_fit_keeps_the_old_value(server_factory: Factory) 
     with Client(server) as c:
         assert c.call("PUT", "/object/a", b"1" * 700).status == 200
         assert c.call("PUT", "/object/b", b"2" * 500).status == 200
-        assert_json(c.call("PUT", "/object/a", b"3" * 1200), 507, NO_STORAGE)
+        assert_json(c.call("PUT", "/object/a", b"3" * 1500), 507, NO_STORAGE)
         assert c.call("GET", "/object/a").body == b"1" * 700
 
 

@@ -18,13 +18,35 @@ from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.lfu import DECAY_PERIOD_PER_ENTRY, MIN_DECAY_PERIOD
 from cache_api.policies.sketch import MAX_COUNT, FrequencySketch
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
-from cache_api.types import FOREVER, Entry, Policy, PutResult
+from cache_api.types import FOREVER, Key, Policy, PutResult
 from tests.conftest import FakeClock
 
 POLICIES = sorted(REGISTRY)
 EVICTING = [name for name in POLICIES if REGISTRY[name].evicts]
 CAPACITY_AWARE = [name for name in POLICIES if issubclass(REGISTRY[name], CapacityAware)]
-FOREVER_ENTRY = Entry(b"", b"", FOREVER)
+
+
+class Driven:
+    """A policy driven by hand as the store drives it, its ``table`` kept in step."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def on_insert(self, key: Key, expires_at: float = FOREVER) -> None:
+        self.policy.table[key] = b""
+        self.policy.on_insert(key, expires_at)
+
+    def on_access(self, key: Key) -> None:
+        self.policy.on_access(key)
+
+    def on_delete(self, key: Key) -> None:
+        del self.policy.table[key]
+        self.policy.on_delete(key)
+
+    def victim(self) -> Key:
+        key = self.policy.victim()
+        del self.policy.table[key]
+        return key
 
 
 def key(i: int) -> bytes:
@@ -139,7 +161,7 @@ def test_overwrites_and_deletes_keep_the_bookkeeping(name: str, clock: FakeClock
 def test_victim_only_names_stored_keys_and_forgets_them(name: str) -> None:
     rng = random.Random(3)
     capacity = 20
-    policy: Policy = make_policy(name, capacity)
+    policy = Driven(make_policy(name, capacity))
     stored: set[bytes] = set()
     for _ in range(5000):
         k = key(rng.randrange(70))
@@ -151,13 +173,13 @@ def test_victim_only_names_stored_keys_and_forgets_them(name: str) -> None:
             stored.discard(k)
         elif k in stored and roll < 0.7:  # overwrite: a delete then an insert
             policy.on_delete(k)
-            policy.on_insert(k, FOREVER_ENTRY)
+            policy.on_insert(k)
         elif k not in stored:
             while len(stored) >= capacity:
                 victim = policy.victim()
                 assert victim in stored
                 stored.remove(victim)
-            policy.on_insert(k, FOREVER_ENTRY)
+            policy.on_insert(k)
             stored.add(k)
     drained = [policy.victim() for _ in range(len(stored))]
     assert sorted(drained) == sorted(stored)
@@ -205,7 +227,7 @@ def test_learned_capacity() -> None:
 # ----------------------------------------------------------------------------- hand-worked
 
 
-def drive(policy: Policy, capacity: int, trace: list[bytes]) -> list[bytes]:
+def drive(policy: Driven, capacity: int, trace: list[bytes]) -> list[bytes]:
     """Replay ``trace`` (reads, inserting misses) as the store would; return the victims."""
     stored: set[bytes] = set()
     victims = []
@@ -217,16 +239,16 @@ def drive(policy: Policy, capacity: int, trace: list[bytes]) -> list[bytes]:
             victim = policy.victim()
             stored.remove(victim)
             victims.append(victim)
-        policy.on_insert(k, FOREVER_ENTRY)
+        policy.on_insert(k)
         stored.add(k)
     return victims
 
 
 def test_lru_and_fifo_by_hand() -> None:
     trace = [b"a", b"b", b"c", b"a", b"d", b"e"]
-    assert drive(make_policy("LRU"), 3, trace) == [b"b", b"c"]
-    assert drive(make_policy("OLDEST_FIRST"), 3, trace) == [b"a", b"b"]
-    assert drive(make_policy("NEWEST_FIRST"), 3, trace) == [b"c", b"d"]
+    assert drive(Driven(make_policy("LRU")), 3, trace) == [b"b", b"c"]
+    assert drive(Driven(make_policy("OLDEST_FIRST")), 3, trace) == [b"a", b"b"]
+    assert drive(Driven(make_policy("NEWEST_FIRST")), 3, trace) == [b"c", b"d"]
 
 
 def test_sieve_hand_movement() -> None:
@@ -237,13 +259,13 @@ def test_sieve_hand_movement() -> None:
     # K and L are read. M: clears K, clears L -- the newest -- so the hand wraps to
     # the oldest: A, cleared in the first sweep, goes. N: B likewise.
     trace = b"ABCDEFG" + b"ABG" + b"H" + b"DH" + b"IJKL" + b"KL" + b"MN"
-    victims = drive(make_policy("SIEVE"), 7, [bytes([c]) for c in trace])
+    victims = drive(Driven(make_policy("SIEVE")), 7, [bytes([c]) for c in trace])
     assert victims == [b"C", b"E", b"F", b"I", b"J", b"A", b"B"]
 
 
 def test_s3fifo_small_main_ghost_by_hand() -> None:
     # Capacity 10: small queue 1 entry, main 9, ghost 9 keys.
-    policy = make_policy("S3_FIFO", 10)
+    policy = Driven(make_policy("S3_FIFO", 10))
     # Warm-up: 0 fills the small queue, so 1..9 go straight to main.
     victims = drive(policy, 10, [key(i) for i in range(10)])
     assert victims == []
@@ -252,7 +274,7 @@ def test_s3fifo_small_main_ghost_by_hand() -> None:
     def miss(k: bytes) -> bytes:
         victim = policy.victim()
         stored.remove(victim)
-        policy.on_insert(k, FOREVER_ENTRY)
+        policy.on_insert(k)
         stored.add(k)
         return victim
 
@@ -271,7 +293,7 @@ def test_s3fifo_small_main_ghost_by_hand() -> None:
 
 def test_w_tinylfu_admission_by_hand() -> None:
     # Capacity 100: window 1 entry, main 99 (protected 79, probation 20).
-    policy = make_policy("W_TINYLFU", 100)
+    policy = Driven(make_policy("W_TINYLFU", 100))
     keys = [key(i) for i in range(100)]
     assert drive(policy, 100, keys) == []
     stored = set(keys)
@@ -279,7 +301,7 @@ def test_w_tinylfu_admission_by_hand() -> None:
     def miss(k: bytes) -> bytes:
         victim = policy.victim()
         stored.remove(victim)
-        policy.on_insert(k, FOREVER_ENTRY)
+        policy.on_insert(k)
         stored.add(k)
         return victim
 
@@ -297,7 +319,7 @@ def test_w_tinylfu_admission_by_hand() -> None:
 
 
 def test_w_tinylfu_adaptive_window_follows_ghost_hits() -> None:
-    policy = make_policy("W_TINYLFU_ADAPTIVE", 100)
+    policy = Driven(make_policy("W_TINYLFU_ADAPTIVE", 100))
     keys = [key(i) for i in range(100)]
     drive(policy, 100, keys)
     stored = set(keys)
@@ -305,22 +327,22 @@ def test_w_tinylfu_adaptive_window_follows_ghost_hits() -> None:
     def miss(k: bytes) -> bytes:
         victim = policy.victim()
         stored.remove(victim)
-        policy.on_insert(k, FOREVER_ENTRY)
+        policy.on_insert(k)
         stored.add(k)
         return victim
 
     assert miss(key(100)) == key(99)  # turned away by the admission: into the first ghost
-    window_before = policy._window_max  # type: ignore[attr-defined]
+    window_before = policy.policy._window_max  # type: ignore[attr-defined]
     assert miss(key(99)) == key(100)  # 99 is back: the window was too small
-    assert policy._window_max == window_before + 1  # type: ignore[attr-defined]
+    assert policy.policy._window_max == window_before + 1  # type: ignore[attr-defined]
 
 
 def test_lfu_counts_reads_and_decays_by_hand() -> None:
-    policy = make_policy("LFU", 3)
+    policy = Driven(make_policy("LFU", 3))
     assert drive(policy, 3, [b"a", b"b", b"c", b"a", b"b", b"d"]) == [b"c"]
     # a and b were read (counter 5 -> 6); c and then d entered at 5: the newcomer goes first.
     assert policy.victim() == b"d"
-    policy.on_insert(b"d", FOREVER_ENTRY)
+    policy.on_insert(b"d")
     # Decay: b is read on and on while a is left alone; after enough decay periods a's
     # counter has fallen below b's and d's.
     period = max(DECAY_PERIOD_PER_ENTRY * 3, MIN_DECAY_PERIOD)
@@ -365,7 +387,7 @@ def test_frequency_sketch_counts_saturate_and_halve() -> None:
 
 
 def test_volatile_ttl_skips_stale_references_and_compacts() -> None:
-    policy = make_policy("VOLATILE_TTL")
+    policy = Driven(make_policy("VOLATILE_TTL"))
     rounds, keys, spread = 6, 1000, 500
 
     def expires_at(i: int, round_: int) -> float:
@@ -375,7 +397,7 @@ def test_volatile_ttl_skips_stale_references_and_compacts() -> None:
         for i in range(keys):
             if round_:
                 policy.on_delete(key(i))
-            policy.on_insert(key(i), Entry(b"", b"", expires_at(i, round_)))
+            policy.on_insert(key(i), expires_at(i, round_))
     last = {key(i): expires_at(i, rounds - 1) for i in range(keys)}
     victims = [policy.victim() for _ in range(keys)]
     assert sorted(victims) == sorted(last)

@@ -17,9 +17,7 @@ def make(policy: str = "REJECT", items: int = 0, max_bytes: int = 0) -> Store:
 def test_put_get_delete(clock: FakeClock) -> None:
     store = make()
     assert store.put(b"k", b"v", b"text/plain", 10, clock()) is PutResult.STORED
-    entry = store.get(b"k", clock())
-    assert entry is not None
-    assert (entry.value, entry.content_type) == (b"v", b"text/plain")
+    assert store.get(b"k", clock()) == (b"v", b"text/plain")
     assert store.delete(b"k", clock())
     assert store.get(b"k", clock()) is None
     assert not store.delete(b"k", clock())
@@ -71,8 +69,7 @@ def test_overwrite_at_count_capacity_is_allowed_under_reject(clock: FakeClock) -
     store.put(b"a", b"1", b"", 0, clock())
     store.put(b"b", b"2", b"", 0, clock())
     assert store.put(b"a", b"new", b"", 0, clock()) is PutResult.STORED
-    entry = store.get(b"a", clock())
-    assert entry is not None and entry.value == b"new"
+    assert store.get(b"a", clock()) == (b"new", b"")
 
 
 def test_overwrite_that_cannot_fit_under_reject_keeps_old_value(clock: FakeClock) -> None:
@@ -81,8 +78,8 @@ def test_overwrite_that_cannot_fit_under_reject_keeps_old_value(clock: FakeClock
     store.put(b"a", b"x", b"", 0, clock())
     store.put(b"b", b"y", b"", 0, clock())
     assert store.put(b"a", b"x" * (small + 1), b"", 0, clock()) is PutResult.REJECTED_FULL
-    entry = store.get(b"a", clock())
-    assert entry is not None and entry.value == b"x"
+    found = store.get(b"a", clock())
+    assert found is not None and found[0] == b"x"
     assert store.stats().bytes == small * 2
 
 
@@ -218,3 +215,26 @@ def test_stale_wheel_references_are_compacted(clock: FakeClock) -> None:
     assert store._wheel.refs <= 2 * 1024 + 1
     clock.advance(3600)
     assert store.expire_due(clock(), 10) == 1
+
+
+def test_large_and_small_values_with_shared_and_inline_content_types(clock: FakeClock) -> None:
+    store = make("REJECT")
+    types = [b"type/%d" % i for i in range(300)]  # past the shared table: the rest inline
+    for i, content_type in enumerate(types):
+        value = bytes([i % 256]) * (10 if i % 2 else 5000)
+        assert store.put(b"k%d" % i, value, content_type, 0, clock()) is PutResult.STORED
+    for i, content_type in enumerate(types):
+        found = store.get(b"k%d" % i, clock())
+        assert found is not None
+        assert (bytes(found[0]), found[1]) == (
+            bytes([i % 256]) * (10 if i % 2 else 5000),
+            content_type,
+        )
+    expected = sum(
+        entry_size(b"k%d" % i, b"." * (10 if i % 2 else 5000), t, ENTRY_OVERHEAD_BYTES)
+        for i, t in enumerate(types)
+    )
+    assert store.stats().bytes == expected
+    for i in range(300):
+        assert store.delete(b"k%d" % i, clock())
+    assert store.stats().bytes == 0

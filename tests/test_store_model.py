@@ -67,7 +67,8 @@ class StoreModel(RuleBasedStateMachine):
             self.order.remove(key)
 
     def held_expired(self) -> int:
-        return sum(1 for e in self.store._data.values() if e.expires_at <= self.now)
+        expiries = [self.store.inspect(key) for key in list(self.store._data)]
+        return sum(1 for found in expiries if found is not None and found[1] <= self.now)
 
     def touch(self, key: bytes) -> None:
         if key in self.order:
@@ -129,8 +130,7 @@ class StoreModel(RuleBasedStateMachine):
         if expected is None:
             assert entry is None
             return
-        assert entry is not None
-        assert (entry.value, entry.content_type) == (expected.value, expected.content_type)
+        assert entry == (expected.value, expected.content_type)
         if EXACT_ORDER.get(self.policy_name) == "use":
             self.touch(key)
 
@@ -165,15 +165,21 @@ class StoreModel(RuleBasedStateMachine):
 
     @invariant()
     def accounting_is_the_sum_of_entry_sizes(self) -> None:
-        data = self.store._data
-        expected = sum(
-            entry_size(k, e.value, e.content_type, self.overhead) for k, e in data.items()
-        )
+        expected = 0
+        for key in list(self.store._data):
+            inspected = self.store.inspect(key)
+            assert inspected is not None
+            (value, content_type), _ = inspected
+            expected += entry_size(key, bytes(value), content_type, self.overhead)
         assert self.store.stats().bytes == expected
 
     @invariant()
     def live_contents_match_the_model(self) -> None:
-        live = {k for k, e in self.store._data.items() if e.expires_at > self.now}
+        live = set()
+        for key in list(self.store._data):
+            inspected = self.store.inspect(key)
+            if inspected is not None and inspected[1] > self.now:
+                live.add(key)
         model_live = {k for k, e in self.live.items() if e.expires_at > self.now}
         if self.policy_name in EXACT_ORDER or not self.store.policy.evicts:
             assert live == model_live

@@ -46,7 +46,7 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.types import Entry, Key
+from cache_api.types import Key
 
 LOG_FACTOR = 10
 """Redis's ``lfu-log-factor``: higher makes the counter grow more slowly."""
@@ -99,6 +99,7 @@ class LFU(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
+        self.table: dict[Key, bytes] = {}
         self._bucket_of: dict[Key, _Bucket] = {}
         self._buckets: dict[int, _Bucket] = {}
         self._lowest = 0
@@ -126,7 +127,7 @@ class LFU(CapacityAware):
             del self._buckets[bucket.level]
         return bucket
 
-    def on_insert(self, key: Key, entry: Entry) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> None:
         """File ``key`` at the initial counter."""
         self._ticks -= 1
         if not self._ticks:

@@ -6,7 +6,7 @@ bytes per entry: the cheapest policy, for caches sized never to fill.
 
 from typing import ClassVar
 
-from cache_api.types import Entry, Key
+from cache_api.types import Key
 
 
 class Reject:
@@ -16,7 +16,10 @@ class Reject:
     evicts: ClassVar[bool] = False
     per_entry_bytes: ClassVar[int] = 0
 
-    def on_insert(self, key: Key, entry: Entry) -> None:
+    def __init__(self) -> None:
+        self.table: dict[Key, bytes] = {}
+
+    def on_insert(self, key: Key, expires_at: float) -> None:
         """Nothing to track."""
 
     def on_access(self, key: Key) -> None:

@@ -46,7 +46,7 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.types import Entry, Key
+from cache_api.types import Key
 
 SMALL_QUEUE_SHARE = 0.10
 """Share of the capacity (in entries) for the small, probationary FIFO."""
@@ -74,6 +74,7 @@ class S3Fifo(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
+        self.table: dict[Key, bytes] = {}
         self._small: OrderedDict[Key, int] = OrderedDict()
         self._main: OrderedDict[Key, int] = OrderedDict()
         self._ghost: OrderedDict[Key, None] = OrderedDict()
@@ -91,7 +92,7 @@ class S3Fifo(CapacityAware):
         self._main_max = capacity - self._small_max if capacity else -1
         self._ghost_max = int(capacity * GHOST_QUEUE_SHARE) if capacity else -1
 
-    def on_insert(self, key: Key, entry: Entry) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> None:
         """Enter the main queue if the ghost remembers ``key``, else the small queue."""
         ghost = self._ghost
         if key in ghost:

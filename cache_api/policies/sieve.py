@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import ClassVar
 
-from cache_api.types import Entry, Key
+from cache_api.types import Key
 
 SIEVE_BYTES_PER_ENTRY = 184
 """Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state with evictions): two
@@ -53,11 +53,12 @@ class Sieve:
     per_entry_bytes: ClassVar[int] = SIEVE_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
+        self.table: dict[Key, bytes] = {}
         self._ahead: OrderedDict[Key, None] = OrderedDict()
         self._behind: OrderedDict[Key, None] = OrderedDict()
         self._visited: set[Key] = set()
 
-    def on_insert(self, key: Key, entry: Entry) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> None:
         """Enter at the newest end, unvisited."""
         self._ahead[key] = None
 

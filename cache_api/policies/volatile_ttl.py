@@ -43,7 +43,7 @@ import math
 from collections import OrderedDict, deque
 from typing import ClassVar
 
-from cache_api.types import FOREVER, Entry, Key
+from cache_api.types import FOREVER, Key
 
 EXPIRY_BUCKET_SECONDS = 1.0
 """Width of one expiry bucket, in seconds: the precision of "nearest expiry"."""
@@ -70,27 +70,28 @@ class VolatileTtl:
     per_entry_bytes: ClassVar[int] = VOLATILE_TTL_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
+        self.table: dict[Key, bytes] = {}
         self._expires: dict[Key, float] = {}
         self._buckets: dict[int, deque[Key]] = {}
         self._seconds: list[int] = []
         self._refs = 0
         self._forever: OrderedDict[Key, None] = OrderedDict()
 
-    def on_insert(self, key: Key, entry: Entry) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> None:
         """File ``key`` under its expiry second, or append it to the no-TTL LRU list."""
-        if entry.expires_at == FOREVER:
+        if expires_at == FOREVER:
             self._forever[key] = None
             return
-        self._expires[key] = entry.expires_at
-        self._file(key, entry.expires_at)
+        self._expires[key] = expires_at
+        self._file(key, expires_at)
         if self._refs > COMPACT_MIN_REFS and self._refs > COMPACT_STALE_FACTOR * len(
             self._expires
         ):
             self._buckets.clear()
             self._seconds.clear()
             self._refs = 0
-            for live_key, expires_at in self._expires.items():
-                self._file(live_key, expires_at)
+            for live_key, live_expiry in self._expires.items():
+                self._file(live_key, live_expiry)
 
     def _file(self, key: Key, expires_at: float) -> None:
         second = _second(expires_at)

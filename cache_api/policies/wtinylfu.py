@@ -59,7 +59,7 @@ from typing import ClassVar
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.sketch import HIGH_ROW_SHIFT, MAX_COUNT, FrequencySketch
-from cache_api.types import Entry, Key
+from cache_api.types import Key
 
 WINDOW_SHARE = 0.01
 """Share of the capacity (in entries) for the admission window (Caffeine's initial 1 %)."""
@@ -93,6 +93,7 @@ class WTinyLfu(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
+        self.table: dict[Key, bytes] = {}
         self._window: OrderedDict[Key, None] = OrderedDict()
         self._probation: OrderedDict[Key, None] = OrderedDict()
         self._protected: OrderedDict[Key, None] = OrderedDict()
@@ -142,7 +143,7 @@ class WTinyLfu(CapacityAware):
 
     # ------------------------------------------------------------------- hooks
 
-    def on_insert(self, key: Key, entry: Entry) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> None:
         """Enter the window; count the key. Adaptive: a ghost hit moves the split."""
         if self.adaptive:
             if key in self._turned_away:
