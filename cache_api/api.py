@@ -9,7 +9,7 @@ byte, so its clients keep working; every error body is JSON ``{"message": ...}``
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from cache_api.config import MAX_TTL_SECONDS, Settings
@@ -17,6 +17,7 @@ from cache_api.types import (
     JSON,
     Cache,
     Clock,
+    Endpoint,
     Key,
     PutResult,
     Request,
@@ -25,9 +26,8 @@ from cache_api.types import (
 )
 
 OBJECT_PREFIX = b"/object/"
+OBJECT_PREFIX_LENGTH = len(OBJECT_PREFIX)
 DEFAULT_CONTENT_TYPE = b"application/octet-stream"
-
-Endpoint = Callable[[Request], Response]
 
 
 SUCCESS = json_response(200, "success")
@@ -77,8 +77,8 @@ class Api:
         path, _, query = request.target.partition(b"?")
         method = request.method
         if path.startswith(OBJECT_PREFIX):
-            key = path[len(OBJECT_PREFIX) :]
-            if b"%" in key:
+            key = path[OBJECT_PREFIX_LENGTH:]
+            if key.find(b"%") != -1:  # not `in`: bytes.__contains__ first fails an int parse
                 key = unquote_to_bytes(key)
             if not key:
                 return EMPTY_KEY

@@ -29,6 +29,7 @@ from typing import cast
 
 import httptools
 
+from cache_api.traffic import RequestCounts
 from cache_api.types import Handler, Request, Response, json_response
 
 log = logging.getLogger("cache_api.http")
@@ -36,6 +37,10 @@ log = logging.getLogger("cache_api.http")
 STATUS_LINES: dict[int, bytes] = {
     status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode() for status in HTTPStatus
 }
+STATUS_HEADS: dict[int, bytes] = {
+    status: line + b"content-type: " for status, line in STATUS_LINES.items()
+}
+"""The status line and the name of the first header, which every answer carries."""
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 CONNECTION_CLOSE = b"connection: close\r\n"
 CONNECTION_KEEP_ALIVE = b"connection: keep-alive\r\n"
@@ -48,6 +53,11 @@ EXPECT_NAME_BYTES = len(b"expect")
 
 LARGE_BODY_BYTES = 64 * 1024
 """Bodies of at least this many bytes are written after the head rather than copied into it."""
+
+PREBUILT_LENGTHS = 4096
+"""Content-Length lines for bodies below this many bytes are built once, at import."""
+LENGTH_LINE = b"\r\ncontent-length: %d\r\n"
+LENGTH_LINES = [LENGTH_LINE % size for size in range(PREBUILT_LENGTHS)]
 
 LINGER_SECONDS = 2.0
 """Seconds an erroring connection keeps reading, and dropping, the client's bytes."""
@@ -79,11 +89,18 @@ class ServerState:
     connections: set[HttpProtocol] = field(default_factory=set)
     total_connections: int = 0
     draining: bool = False
+    requests: RequestCounts = field(default_factory=RequestCounts)
     date_line: bytes = b""
+    keep_alive_tail: bytes = CONNECTION_KEEP_ALIVE + CRLF
+    """The last lines of a kept-alive answer's head: Connection, Date, blank line."""
+    close_tail: bytes = CONNECTION_CLOSE + CRLF
+    """The same for an answer after which the connection closes."""
 
     def refresh_date(self) -> None:
-        """Rebuild the Date header line; the server calls this once a second."""
+        """Rebuild the Date header line and the tails; the server calls this ten times a second."""
         self.date_line = b"date: " + formatdate(usegmt=True).encode() + CRLF
+        self.keep_alive_tail = CONNECTION_KEEP_ALIVE + self.date_line + CRLF
+        self.close_tail = CONNECTION_CLOSE + self.date_line + CRLF
 
 
 class FlowControl:
@@ -124,8 +141,9 @@ class _StopParsingError(Exception):
     """Raised from a parser callback to stop parsing; the answer has been sent."""
 
 
-Pending = tuple["asyncio.Future[Response] | Response", bool, bool]
-"""A queued answer: the response (or its future), keep-alive, and whether it answers HEAD."""
+Pending = tuple["asyncio.Future[Response] | Response", bool, bool, bytes]
+"""A queued answer: the response (or its future), keep-alive, whether it answers HEAD,
+and the request's method (to count a future's answer once it is known)."""
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -150,11 +168,13 @@ class HttpProtocol(asyncio.Protocol):
         self._last_read = 0.0
         self._header_timer: asyncio.TimerHandle | None = None
         self._pending: deque[Pending] = deque()
+        self._max_header_size = limits.max_header_size
+        self._counts = state.requests.counts
         self._closing = False
         self._in_headers = False
         self._in_request = False
         self._partial_header_bytes = 0
-        # Per request: reset in on_message_begin.
+        # Per request: reset as the previous request completes.
         self._url = b""
         self._content_type: bytes | None = None
         self._content_length = 0
@@ -235,30 +255,28 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- parser callbacks ---------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        """A new request starts: reset the per-request fields."""
-        self._in_request = self._in_headers = True
-        self._url = b""
-        self._content_type = None
-        self._content_length = 0
-        self._expect_continue = False
-        self._header_bytes = self._partial_header_bytes = 0
-        self._body = []
-        self._body_size = 0
-
     def on_url(self, url: bytes) -> None:
-        """Gather the request target, within ``MAX_HEADER_SIZE``."""
-        self._url += url
-        self._header_bytes += len(url)
-        if self._header_bytes > self._limits.max_header_size:
+        """Gather the request target, within ``MAX_HEADER_SIZE``; its first piece starts a request.
+
+        (There is no ``on_message_begin``: a request's fields are reset when the
+        previous one completes, which saves a callback per request.)
+        """
+        if self._in_request:
+            self._url += url
+            self._header_bytes += len(url)
+        else:
+            self._in_request = self._in_headers = True
+            self._url = url
+            self._header_bytes = len(url)
+        if self._header_bytes > self._max_header_size:
             self._abort_with(URI_TOO_LONG)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         """Keep the headers the routes and the limits need."""
-        self._header_bytes += len(name) + len(value)
-        if self._header_bytes > self._limits.max_header_size:
-            self._abort_with(HEADERS_TOO_LARGE)
         size = len(name)
+        self._header_bytes += size + len(value)
+        if self._header_bytes > self._max_header_size:
+            self._abort_with(HEADERS_TOO_LARGE)
         if size == CONTENT_TYPE_NAME_BYTES and name.lower() == b"content-type":
             self._content_type = value
         elif size == CONTENT_LENGTH_NAME_BYTES and name.lower() == b"content-length":
@@ -269,7 +287,9 @@ class HttpProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         """Refuse an oversized body before it is read; else invite it if asked to."""
         self._in_headers = False
-        self._cancel_header_timer()
+        self._partial_header_bytes = 0
+        if self._header_timer is not None:
+            self._cancel_header_timer()
         if self._content_length > self._limits.max_body_size:
             self._abort_with(PAYLOAD_TOO_LARGE)
         if (
@@ -289,9 +309,18 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         """Dispatch the request: one call to the handler."""
         self._in_request = False
-        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        parts = self._body
+        if parts:
+            body = parts[0] if len(parts) == 1 else b"".join(parts)
+            self._body = []
+            self._body_size = 0
+        else:
+            body = b""
         method = self._parser.get_method()
         request = Request(method, self._url, self._content_type, body)
+        self._content_type = None
+        self._content_length = 0
+        self._expect_continue = False
         keep_alive = self._parser.should_keep_alive() and not self._state.draining
         head = method == b"HEAD"
         try:
@@ -300,10 +329,14 @@ class HttpProtocol(asyncio.Protocol):
             log.exception("handler failed on %r", request.target)
             answer, keep_alive = INTERNAL_ERROR, False
             self._closing = True
-        if type(answer) is Response and not self._pending:
-            self._write(answer, keep_alive, head)
+        if type(answer) is Response:
+            self._counts[method][answer.status] += 1
+            if not self._pending:
+                self._write(answer, keep_alive, head)
+            else:
+                self._queue(answer, keep_alive, head)
         else:
-            self._queue(answer, keep_alive, head)
+            self._queue(answer, keep_alive, head, method)
         if not keep_alive or self._closing:
             self._closing = True
             raise _StopParsingError
@@ -311,18 +344,22 @@ class HttpProtocol(asyncio.Protocol):
     # -- responses ---------------------------------------------------------
 
     def _queue(
-        self, answer: Response | Awaitable[Response], keep_alive: bool, head: bool
+        self,
+        answer: Response | Awaitable[Response],
+        keep_alive: bool,
+        head: bool,
+        method: bytes = b"",
     ) -> None:
-        """Queue an answer behind earlier ones; an awaitable is written when it is ready."""
+        """Queue an answer behind earlier ones; an awaitable is written (and counted) when ready."""
         if not isinstance(answer, Response):
             answer = asyncio.ensure_future(_as_coroutine(answer), loop=self._loop)
             answer.add_done_callback(self._on_answer_ready)
-        self._pending.append((answer, keep_alive, head))
+        self._pending.append((answer, keep_alive, head, method))
 
     def _on_answer_ready(self, _future: asyncio.Future[Response]) -> None:
         """Write the queued answers that are ready, in request order."""
         while self._pending and not self._closing_transport():
-            answer, keep_alive, head = self._pending[0]
+            answer, keep_alive, head, method = self._pending[0]
             if isinstance(answer, asyncio.Future):
                 if not answer.done():
                     return
@@ -332,6 +369,7 @@ class HttpProtocol(asyncio.Protocol):
                     response, keep_alive = INTERNAL_ERROR, False
                 else:
                     response = answer.result()
+                self._counts[method][response.status] += 1
             else:
                 response = answer
             self._pending.popleft()
@@ -355,19 +393,15 @@ class HttpProtocol(asyncio.Protocol):
         body = response.body
         size = len(body)
         inline = b"" if head or size >= LARGE_BODY_BYTES else body
+        length = LENGTH_LINES[size] if size < PREBUILT_LENGTHS else LENGTH_LINE % size
         transport.write(
             b"".join(
                 (
-                    STATUS_LINES[response.status],
-                    CONTENT_TYPE,
+                    STATUS_HEADS[response.status],
                     response.content_type,
-                    CONTENT_LENGTH,
-                    b"%d" % size,
-                    CRLF,
+                    length,
                     response.extra_headers,
-                    CONNECTION_KEEP_ALIVE if keep_alive else CONNECTION_CLOSE,
-                    self._state.date_line,
-                    CRLF,
+                    self._state.keep_alive_tail if keep_alive else self._state.close_tail,
                     inline,
                 )
             )
@@ -385,7 +419,7 @@ class HttpProtocol(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         if self._pending:
-            self._pending.append((response, False, False))
+            self._pending.append((response, False, False, b""))
             return
         self._write_error(transport, response)
         if transport.can_write_eof():
@@ -461,7 +495,7 @@ class HttpProtocol(asyncio.Protocol):
             self._transport.close()
 
     def _drop_pending(self) -> None:
-        for answer, _, _ in self._pending:
+        for answer, _, _, _ in self._pending:
             if isinstance(answer, asyncio.Future):
                 answer.cancel()
         self._pending.clear()
@@ -473,8 +507,8 @@ class HttpProtocol(asyncio.Protocol):
         """Server shutdown: close now if idle, else after the answer in flight."""
         self._closing = self._closing or not self._in_request
         if self._pending and not self._in_request:
-            answer, _, head = self._pending.pop()
-            self._pending.append((answer, False, head))
+            answer, _, head, method = self._pending.pop()
+            self._pending.append((answer, False, head, method))
         if not self._in_request and not self._pending and self._transport is not None:
             self._transport.close()
 

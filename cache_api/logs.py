@@ -24,10 +24,10 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any, TextIO
 
-from cache_api.traffic import FAILED_STATUS, Endpoint
-from cache_api.types import Request, Response
+from cache_api.types import Endpoint, Request, Response
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 ACCESS_LOGGER = "cache_api.access"
@@ -87,7 +87,7 @@ def access_logged(
         try:
             response = endpoint(request)
         except Exception:
-            _access(log, request, FAILED_STATUS, 0, clock() - start)
+            _access(log, request, HTTPStatus.INTERNAL_SERVER_ERROR.value, 0, clock() - start)
             raise
         _access(log, request, response.status, len(response.body), clock() - start)
         return response

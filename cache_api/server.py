@@ -36,7 +36,8 @@ from cache_api.ops import Ops
 from cache_api.policies import make_policy
 from cache_api.store import Store
 from cache_api.telemetry import Telemetry
-from cache_api.traffic import Endpoint, RequestCounts
+from cache_api.traffic import RequestCounts
+from cache_api.types import Endpoint
 
 log = logging.getLogger("cache_api")
 lifecycle = logging.getLogger(logs.LIFECYCLE_LOGGER)
@@ -92,10 +93,9 @@ def operations_routes(telemetry: Telemetry) -> dict[bytes, dict[bytes, Endpoint]
     }
 
 
-def request_handler(api: Api, requests: RequestCounts, access_log: bool) -> Endpoint:
-    """``api.handle``, counted, and access-logged only if ``access_log`` (else no logging cost)."""
-    handler = requests.wrap(api.handle)
-    return logs.access_logged(handler) if access_log else handler
+def request_handler(api: Api, access_log: bool) -> Endpoint:
+    """``api.handle``, access-logged only if ``access_log`` (else no logging cost at all)."""
+    return logs.access_logged(api.handle) if access_log else api.handle
 
 
 async def serve(loaded: Loaded) -> int:
@@ -108,10 +108,10 @@ async def serve(loaded: Loaded) -> int:
         max_items=settings.number_of_slots,
         max_bytes=settings.max_memory,
     )
-    state = ServerState()
+    requests = RequestCounts()
+    state = ServerState(requests=requests)
     state.refresh_date()
     expiry = ActiveExpireCycle(store, time.monotonic)
-    requests = RequestCounts()
     telemetry = Telemetry(
         settings=settings,
         store=store,
@@ -122,7 +122,7 @@ async def serve(loaded: Loaded) -> int:
         started_at=started_at,
     )
     api = Api(store, settings, time.monotonic, routes=operations_routes(telemetry))
-    handler = request_handler(api, requests, settings.access_log)
+    handler = request_handler(api, settings.access_log)
     limits = http_limits(settings)
     server = await loop.create_server(
         lambda: HttpProtocol(handler, state, limits, loop),

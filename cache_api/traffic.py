@@ -1,38 +1,27 @@
-"""Request counts by method and status: the one place requests are counted.
+"""Request counts by method and status: the one table requests are counted in.
 
-What: ``RequestCounts.wrap(endpoint)`` returns an endpoint that answers exactly
-as ``endpoint`` does and adds one to the count of the request's
-(method, status) pair; an endpoint that raises counts as a 500, which is what
-the protocol then answers. ``/stats`` and ``/metrics`` read the counts at their
-own request time, summing by method or by status there.
+What: ``RequestCounts.counts[method][status]`` is the number of answers given
+with that status to requests with that method. The protocol (``http``) adds
+one per answer the routes give, as it writes it (an awaitable answer once it is
+known; an endpoint that raises counts as the 500 the protocol answers).
+``/stats`` and ``/metrics`` read the counts at their own request time, summing
+by method or by status there.
 
-Why here: the server wraps ``Api.handle`` once at start-up, so neither the
-routes nor the protocol change, and the hot path pays one extra call and two
-dict subscripts per request, counts by method then by status: nested dicts,
-because hashing a fresh (method, status) tuple costs more than a second
-lookup (measured: about 0.6 of the tuple key's time). See docs/operations.md.
-Cardinality is bounded: httptools accepts only the methods llhttp knows
-(about 40), and statuses come from a fixed table.
+Why nested dicts in the protocol: the count is two dict subscripts inline on
+the hot path, with no extra call; hashing a fresh (method, status) tuple costs
+more than a second lookup (measured: about 0.6 of the tuple key's time). See
+docs/operations.md. Cardinality is bounded: httptools accepts only the methods
+llhttp knows (about 40), and statuses come from a fixed table.
 
 Known wart: answers the protocol writes on its own, before any route runs
 (400 malformed request, 408, 413 from Content-Length, 414, 431, 503 at
-``MAX_CONNECTIONS``), never reach the endpoint and are not counted here.
+``MAX_CONNECTIONS``), are not counted here.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from functools import partial
-from http import HTTPStatus
-
-from cache_api.types import Request, Response
-
-Endpoint = Callable[[Request], Response]
-"""A synchronous request handler (``Api.handle`` and the endpoints of the routes)."""
-
-FAILED_STATUS = HTTPStatus.INTERNAL_SERVER_ERROR.value
-"""The status the protocol answers when an endpoint raises."""
 
 
 class RequestCounts:
@@ -43,21 +32,6 @@ class RequestCounts:
             partial(defaultdict, int)
         )
         """Requests answered: ``counts[method][status]``."""
-
-    def wrap(self, endpoint: Endpoint) -> Endpoint:
-        """``endpoint``, counting each answer it gives."""
-        counts = self.counts
-
-        def counted(request: Request) -> Response:
-            try:
-                response = endpoint(request)
-            except Exception:
-                counts[request.method][FAILED_STATUS] += 1
-                raise
-            counts[request.method][response.status] += 1
-            return response
-
-        return counted
 
     def pairs(self) -> list[tuple[str, str, int]]:
         """Every (method, status, count) seen, sorted, for labelled metrics."""

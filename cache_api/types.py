@@ -97,6 +97,9 @@ def json_response(status: int, message: str, extra_headers: bytes = b"") -> Resp
     return Response(status, body, JSON, extra_headers)
 
 
+Endpoint = Callable[[Request], Response]
+"""A synchronous request handler: ``Api.handle`` and the endpoints of the routes."""
+
 Handler = Callable[[Request], "Response | Awaitable[Response]"]
 """The one dispatch the protocol calls per complete request.
 

@@ -1011,3 +1011,45 @@ def test_awaitable_that_is_not_a_coroutine(real_loop: asyncio.AbstractEventLoop)
 def test_parse_responses_helper_rejects_truncated_bodies() -> None:
     with pytest.raises(AssertionError):
         parse_responses(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nabc")
+
+
+# -- request counts ---------------------------------------------------------------------
+
+
+def test_each_answer_is_counted_by_method_and_status() -> None:
+    def handler(request: Request) -> Response:
+        status = 404 if request.target == b"/missing" else 200
+        return Response(status, b"", b"text/plain")
+
+    conn = Conn(handler)
+    conn.send(get(b"/a") + get(b"/missing") + b"PUT /b HTTP/1.1\r\nContent-Length: 1\r\n\r\nv")
+    assert conn.state.requests.pairs() == [("GET", "200", 1), ("GET", "404", 1), ("PUT", "200", 1)]
+
+
+def test_a_failing_handler_counts_as_500() -> None:
+    def broken(_request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    conn = Conn(broken)
+    conn.send(b"DELETE /x HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert [r.status for r in conn.responses()] == [500]
+    assert conn.state.requests.pairs() == [("DELETE", "500", 1)]
+
+
+def test_async_answers_are_counted_when_they_are_known(
+    real_loop: asyncio.AbstractEventLoop,
+) -> None:
+    async_handler = AsyncHandler(real_loop)
+
+    def handler(request: Request) -> Response | Coroutine[Any, Any, Response]:
+        if request.target == b"/slow":
+            return async_handler(request)
+        return Response(404, b"", b"text/plain")
+
+    conn = Conn(handler, loop=FakeLoop(real_loop))
+    conn.send(get(b"/slow") + b"HEAD /fast HTTP/1.1\r\nHost: t\r\n\r\n")
+    settle(real_loop)
+    assert conn.state.requests.pairs() == [("HEAD", "404", 1)]
+    async_handler.answer(b"/slow")
+    settle(real_loop)
+    assert conn.state.requests.pairs() == [("GET", "200", 1), ("HEAD", "404", 1)]

@@ -25,7 +25,6 @@ from cache_api.logs import (
 from cache_api.policies import make_policy
 from cache_api.server import request_handler
 from cache_api.store import Store
-from cache_api.traffic import RequestCounts
 from cache_api.types import Request, Response
 from tests.conftest import FakeClock
 
@@ -117,9 +116,9 @@ def test_access_logged_logs_a_failure_as_500_and_reraises(
 def test_without_access_log_the_handler_has_no_logging_in_it(clock: FakeClock) -> None:
     settings = Settings()
     api = Api(Store(make_policy("REJECT")), settings, clock)
-    plain = request_handler(api, RequestCounts(), access_log=False)
-    logged = request_handler(api, RequestCounts(), access_log=True)
-    assert plain.__qualname__ == "RequestCounts.wrap.<locals>.counted"
+    plain = request_handler(api, access_log=False)
+    logged = request_handler(api, access_log=True)
+    assert plain == api.handle
     assert logged.__qualname__ == "access_logged.<locals>.logged"
 
 

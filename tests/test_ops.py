@@ -57,8 +57,9 @@ class Rig:
     api: Api
 
     def call(self, method: bytes, target: bytes, body: bytes = b"") -> tuple[int, bytes]:
-        response = self.requests.wrap(self.api.handle)(Request(method, target, None, body))
-        return response.status, response.body
+        response = self.api.handle(Request(method, target, None, body))
+        self.requests.counts[method][response.status] += 1  # as the protocol counts
+        return response.status, bytes(response.body)
 
 
 def make_rig(clock: FakeClock, settings: Settings | None = None) -> Rig:

@@ -24,10 +24,9 @@ Measured by ``bench/entry_overhead.py`` against the plain table of REJECT.
 """
 
 
-class OldestFirst:
-    """FIFO by write: the oldest write goes. O(1) per operation."""
+class OrderedTable:
+    """The store's table kept in write order: the shared part of the order policies."""
 
-    name: ClassVar[str] = "OLDEST_FIRST"
     evicts: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = ORDERED_TABLE_BYTES_PER_ENTRY
 
@@ -37,15 +36,21 @@ class OldestFirst:
     def on_insert(self, key: Key, expires_at: float) -> None:
         """The store appended ``key`` at the newest end."""
 
-    def on_access(self, key: Key) -> None:
-        """Reads do not change write order."""
-
     def on_delete(self, key: Key) -> None:
         """The store removed ``key`` from the order."""
 
     def victim(self) -> Key:
-        """The oldest write."""
+        """The key at the oldest end."""
         return next(iter(self.table))
+
+
+class OldestFirst(OrderedTable):
+    """FIFO by write: the oldest write goes. O(1) per operation."""
+
+    name: ClassVar[str] = "OLDEST_FIRST"
+
+    def on_access(self, key: Key) -> None:
+        """Reads do not change write order."""
 
 
 class NewestFirst(OldestFirst):

@@ -11,17 +11,21 @@ Cost: O(1) per operation; ``per_entry_bytes`` for the list node and the
 ordered dict's node index.
 """
 
+from collections.abc import Callable
 from typing import ClassVar
 
-from cache_api.policies.fifo import OldestFirst
+from cache_api.policies.fifo import OrderedTable
 from cache_api.types import Key
 
 
-class LRU(OldestFirst):
+class LRU(OrderedTable):
     """Least recently used goes first. O(1) per operation."""
 
     name: ClassVar[str] = "LRU"
+    on_access: Callable[[Key], None]
+    """A read makes ``key`` the most recently used: the table's own ``move_to_end``,
+    bound once, so a hit costs one C call and no Python frame."""
 
-    def on_access(self, key: Key) -> None:
-        """``key`` is now the most recently used."""
-        self.table.move_to_end(key)
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_access = self.table.move_to_end
