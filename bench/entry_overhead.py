@@ -12,6 +12,14 @@ overhead: the REJECT figure is
 ``store.ENTRY_OVERHEAD_BYTES``; each policy's extra is its ``per_entry_bytes``.
 RSS rather than ``tracemalloc``, because the limit a user sets is memory the
 process holds, allocator rounding included.
+
+``--churn`` measures what a *full* cache costs, which is the state a cache
+with ``MAX_MEMORY`` lives in: each policy in a store capped at ``--entries``
+entries' worth of bytes takes six times as many new keys (every write past
+the first turnover evicts), and the RSS growth per live entry is compared
+with what the store accounts for it. Under churn a hash table holds deleted
+slots until its next resize, which sizes it from three times the live count,
+so its bytes per entry grow past the figure of a table filled once.
 """
 
 from __future__ import annotations
@@ -67,11 +75,61 @@ def measure(policy: str, entries: int) -> float:
     return float(out.stdout)
 
 
+CHURN_CHILD = """
+import gc, sys
+from cache_api.policies import make_policy
+from cache_api.store import Store, entry_size
+from cache_api.server import release_large_frees
+
+release_large_frees()
+VALUE_BYTES, TTL_SECONDS, NOW, TURNOVERS = 100, 3600, 1000.0, 6
+CONTENT_TYPE = b"application/octet-stream"
+
+def rss():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+
+policy, entries = make_policy(sys.argv[1]), int(sys.argv[2])
+value = b"v" * VALUE_BYTES
+unit = entry_size(b"k:%07d" % 0, value, CONTENT_TYPE, 0)
+store = Store(policy)
+overhead = store._overhead
+store = Store(policy, max_bytes=(unit + overhead) * entries)
+gc.collect()
+before = rss()
+for i in range(entries * TURNOVERS):
+    store.put(b"k:%07d" % i, value, CONTENT_TYPE, TTL_SECONDS, NOW + i * 1e-6)
+grown = (rss() - before) / len(store)
+print(grown, unit + overhead)
+"""
+
+
+def measure_churn(policy: str, entries: int) -> tuple[float, int]:
+    """(RSS bytes per live entry, accounted bytes per entry) of a full, churning cache."""
+    out = subprocess.run(
+        [sys.executable, "-c", CHURN_CHILD, policy, str(entries)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    grown, accounted = out.stdout.split()
+    return float(grown), int(accounted)
+
+
 def main() -> None:
     """Print the overhead per entry for every policy."""
     parser = argparse.ArgumentParser(description="Measure per-entry overhead bytes.")
     parser.add_argument("--entries", type=int, default=DEFAULT_ENTRIES)
+    parser.add_argument("--churn", action="store_true", help="a full cache under churn")
     args = parser.parse_args()
+    if args.churn:
+        for name in REGISTRY:
+            if REGISTRY[name].evicts:
+                grown, accounted = measure_churn(name, args.entries)
+                print(f"{name}: RSS {grown:.0f} B per live entry, accounted {accounted} B")
+        return
     base = measure("REJECT", args.entries)
     print(f"REJECT (store.ENTRY_OVERHEAD_BYTES): {base:.1f} bytes per entry")
     for name in REGISTRY:

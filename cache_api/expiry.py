@@ -54,7 +54,7 @@ from cache_api.types import Clock, Key
 EXPIRY_BUCKET_SECONDS = 1.0
 """Width of one wheel bucket, in seconds; must not exceed the smallest TTL (1 s)."""
 
-COMPACT_STALE_FACTOR = 2
+COMPACT_STALE_FACTOR = 1.25
 """Rebuild the wheel when its references exceed this many times the stored entries."""
 
 COMPACT_MIN_REFS = 1024
