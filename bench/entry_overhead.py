@@ -32,12 +32,14 @@ from cache_api.policies import REGISTRY
 
 DEFAULT_ENTRIES = 1_000_000
 
-CHILD = """
+PRELUDE = """
 import gc, sys
 from cache_api.policies import make_policy
-from cache_api.store import Store
+from cache_api.server import release_large_frees
+from cache_api.store import Store, entry_size
 
-VALUE_BYTES, TTL_SECONDS, NOW, BLOCK = 100, 3600, 1000.0, 16
+release_large_frees()
+VALUE_BYTES, TTL_SECONDS, NOW, BLOCK, TURNOVERS = 100, 3600, 1000.0, 16, 6
 CONTENT_TYPE = b"application/octet-stream"
 
 def rss():
@@ -45,7 +47,10 @@ def rss():
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
+"""
+"""What both measuring children start with: the server's allocator setting and an RSS probe."""
 
+CHILD = PRELUDE + """
 def rounded(size):
     return (size + BLOCK - 1) // BLOCK * BLOCK
 
@@ -75,22 +80,7 @@ def measure(policy: str, entries: int) -> float:
     return float(out.stdout)
 
 
-CHURN_CHILD = """
-import gc, sys
-from cache_api.policies import make_policy
-from cache_api.store import Store, entry_size
-from cache_api.server import release_large_frees
-
-release_large_frees()
-VALUE_BYTES, TTL_SECONDS, NOW, TURNOVERS = 100, 3600, 1000.0, 6
-CONTENT_TYPE = b"application/octet-stream"
-
-def rss():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-
+CHURN_CHILD = PRELUDE + """
 policy, entries = make_policy(sys.argv[1]), int(sys.argv[2])
 value = b"v" * VALUE_BYTES
 unit = entry_size(b"k:%07d" % 0, value, CONTENT_TYPE, 0)
