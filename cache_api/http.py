@@ -62,6 +62,9 @@ LENGTH_LINES = [LENGTH_LINE % size for size in range(PREBUILT_LENGTHS)]
 LINGER_SECONDS = 2.0
 """Seconds an erroring connection keeps reading, and dropping, the client's bytes."""
 
+UNKNOWN_METHOD = b"UNKNOWN"
+"""How an error answered before a request's method was read is counted."""
+
 BAD_REQUEST = json_response(400, "Malformed HTTP request")
 REQUEST_TIMEOUT = json_response(408, "Request headers not received in time")
 PAYLOAD_TOO_LARGE = json_response(413, "Request body is larger than MAX_OBJECT_SIZE")
@@ -418,6 +421,8 @@ class HttpProtocol(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
+        method = self._parser.get_method() if self._in_request else UNKNOWN_METHOD
+        self._counts[method][response.status] += 1
         if self._pending:
             self._pending.append((response, False, False, b""))
             return

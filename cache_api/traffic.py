@@ -2,8 +2,10 @@
 
 What: ``RequestCounts.counts[method][status]`` is the number of answers given
 with that status to requests with that method. The protocol (``http``) adds
-one per answer the routes give, as it writes it (an awaitable answer once it is
-known; an endpoint that raises counts as the 500 the protocol answers).
+one per answer it writes: the routes' answers (an awaitable one once it is
+known; an endpoint that raises counts as the 500 the protocol answers) and
+its own error answers (400, 408, 413, 414, 431, 503), the latter under the
+method ``UNKNOWN`` when the request's method was never read.
 ``/stats`` and ``/metrics`` read the counts at their own request time, summing
 by method or by status there.
 
@@ -12,10 +14,6 @@ the hot path, with no extra call; hashing a fresh (method, status) tuple costs
 more than a second lookup (measured: about 0.6 of the tuple key's time). See
 docs/operations.md. Cardinality is bounded: httptools accepts only the methods
 llhttp knows (about 40), and statuses come from a fixed table.
-
-Known wart: answers the protocol writes on its own, before any route runs
-(400 malformed request, 408, 413 from Content-Length, 414, 431, 503 at
-``MAX_CONNECTIONS``), are not counted here.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, cast
 
 import pytest
@@ -1053,3 +1053,12 @@ def test_async_answers_are_counted_when_they_are_known(
     async_handler.answer(b"/slow")
     settle(real_loop)
     assert conn.state.requests.pairs() == [("GET", "200", 1), ("HEAD", "404", 1)]
+
+
+def test_the_protocols_own_error_answers_are_counted() -> None:
+    malformed = Conn()
+    malformed.send(b"\x00\x01 nonsense\r\n\r\n")
+    assert malformed.state.requests.pairs() == [("UNKNOWN", "400", 1)]
+    too_long = Conn(limits=replace(LIMITS, max_header_size=64))
+    too_long.send(b"PUT /x HTTP/1.1\r\nX-Long: " + b"a" * 100 + b"\r\n\r\n")
+    assert too_long.state.requests.pairs() == [("PUT", "431", 1)]
