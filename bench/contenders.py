@@ -16,6 +16,7 @@ from procs import LOOPBACK, Server, free_port, running
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 FLASK_APP = BENCH_DIR / "baselines" / "flask_app.py"
+MINIMAL_SERVER = BENCH_DIR / "baselines" / "minimal_server.py"
 WORLD_READABLE_DIR = 0o755
 NGINX_WORKER_CONNECTIONS = 8192
 NGINX_KEEPALIVE_REQUESTS = 10_000_000
@@ -63,6 +64,16 @@ def flask(preload_keys: int = 0, value_size: int = 0) -> Iterator[Server]:
     if preload_keys:
         env["BENCH_PRELOAD"] = f"{preload_keys}:{value_size}"
     with running("flask", [COMMANDS.python, str(FLASK_APP)], port, env=env) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def minimal(preload_keys: int, value_size: int) -> Iterator[Server]:
+    """The minimal httptools + uvloop server (headroom), preloaded with keys 0..preload_keys-1."""
+    port = free_port()
+    env = {"CACHE_HOST": LOOPBACK, "CACHE_PORT": str(port)}
+    env["BENCH_PRELOAD"] = f"{preload_keys}:{value_size}"
+    with running("minimal", [COMMANDS.python, str(MINIMAL_SERVER)], port, env=env) as server:
         yield server
 
 

@@ -28,7 +28,7 @@ MIX_GET_PERCENT = 90
 TTL_S = contenders.BENCH_TTL_S
 HIT_PREFIX = "/object/k:"
 MISS_PREFIX = "/object/miss:"
-CONTENDER_ORDER = ("ours", "flask", "nginx", "redis")
+CONTENDER_ORDER = ("ours", "flask", "nginx", "redis", "minimal")
 GET_HIT, GET_MISS, PUT, MIX = "get_hit", "get_miss", "put", "mix"
 WORKLOAD_LABELS = {
     GET_HIT: "GET hit",
@@ -85,6 +85,7 @@ def full_plan(rounds: int, duration_s: int) -> Plan:
         "flask": [(w, 64) for w in (GET_HIT, GET_MISS, PUT, MIX)],
         "nginx": [(w, c) for w in (GET_HIT, GET_MISS) for c in conns_sweep],
         "redis": [(w, c) for c in conns_sweep for w in (GET_HIT, PUT)],
+        "minimal": [(GET_HIT, 64)],
     }
     for size in (MEDIUM, LARGE):
         cells[size] = {
@@ -99,7 +100,15 @@ def full_plan(rounds: int, duration_s: int) -> Plan:
 def quick_plan(rounds: int, duration_s: int) -> Plan:
     """Smoke matrix: 100 B, c64, GET hit + PUT."""
     both = [(GET_HIT, 64), (PUT, 64)]
-    cells = {SMALL: {"ours": both, "flask": both, "nginx": [(GET_HIT, 64)], "redis": both}}
+    cells = {
+        SMALL: {
+            "ours": both,
+            "flask": both,
+            "nginx": [(GET_HIT, 64)],
+            "redis": both,
+            "minimal": [(GET_HIT, 64)],
+        }
+    }
     return Plan(rounds, duration_s, cells)
 
 
@@ -195,6 +204,8 @@ def _server_for(name: str, size: int) -> AbstractContextManager[Server]:
         return contenders.flask(preload_keys=keys, value_size=size)
     if name == "nginx":
         return contenders.nginx(keys, size)
+    if name == "minimal":
+        return contenders.minimal(keys, size)
     return contenders.redis()
 
 
