@@ -19,8 +19,10 @@ later and never lands in the bucket containing ``now``. The oldest bucket is
 therefore closed once ``now`` has reached it; it is then sorted once by expiry
 and drained from its earliest end. Overwrites and deletes leave a stale
 reference behind, which the drain skips (the entry is gone or now expires in
-another bucket). When stale references exceed ``COMPACT_STALE_FACTOR`` times
-the live entries, the store rebuilds the wheel, so stale memory stays bounded.
+another bucket); an overwrite whose expiry falls in the same second as the
+one it replaces keeps the reference already filed instead. When stale
+references exceed ``COMPACT_STALE_FACTOR`` times the live entries, the store
+rebuilds the wheel, so stale memory stays bounded.
 
 Cost: O(1) to add; O(log b) per bucket opened, for b buckets; O(k log k) once
 per bucket of k keys when it opens, i.e. O(log k) amortized per key; 8 bytes
@@ -54,7 +56,7 @@ from cache_api.types import Clock, Key
 EXPIRY_BUCKET_SECONDS = 1.0
 """Width of one wheel bucket, in seconds; must not exceed the smallest TTL (1 s)."""
 
-COMPACT_STALE_FACTOR = 1.25
+COMPACT_STALE_FACTOR = 2
 """Rebuild the wheel when its references exceed this many times the stored entries."""
 
 COMPACT_MIN_REFS = 1024
@@ -103,9 +105,16 @@ class ExpiryWheel:
         self._open_start = self._open_end = 0.0
         self.refs = 0
 
-    def add(self, key: Key, expires_at: float) -> None:
-        """Remember that ``key`` expires at ``expires_at`` (finite)."""
+    def add(self, key: Key, expires_at: float, replaced: float | None = None) -> None:
+        """Remember that ``key`` expires at ``expires_at`` (finite).
+
+        ``replaced`` is the ``expires_at`` of the live entry this write replaced,
+        if any: when it falls in the same bucket, the reference filed for it
+        stands for the new entry too, and no stale one is left behind.
+        """
         bucket = bucket_of(expires_at)
+        if replaced is not None and math.isfinite(replaced) and bucket_of(replaced) == bucket:
+            return
         keys = self._buckets.get(bucket)
         if keys is None:
             self._buckets[bucket] = keys = []

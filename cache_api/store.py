@@ -139,9 +139,12 @@ class Store:
             self.rejected_writes += 1
             return PutResult.TOO_LARGE
         old = self._data.get(key)
-        if old is not None and _unpack_head(old)[0] <= now:
-            self._expire(key, old)
-            old = None
+        replaced = None
+        if old is not None:
+            replaced = _unpack_head(old)[0]
+            if replaced <= now:
+                self._expire(key, old)
+                old = replaced = None
         old_size = 0 if old is None else self._size_of(key, old)
         new_items = 0 if old is not None else 1
         if not self._fits(new_items, size - old_size):
@@ -160,7 +163,7 @@ class Store:
         self._bytes += size
         self._policy.on_insert(key, expires_at)
         if ttl:
-            self._wheel.add(key, expires_at)
+            self._wheel.add(key, expires_at, replaced)
             if self._wheel.needs_compaction(len(self._data)):
                 self._rebuild_wheel()
         self.sets += 1

@@ -238,3 +238,17 @@ def test_large_and_small_values_with_shared_and_inline_content_types(clock: Fake
     for i in range(300):
         assert store.delete(b"k%d" % i, clock())
     assert store.stats().bytes == 0
+
+
+def test_overwrite_within_the_same_second_keeps_one_wheel_reference(clock: FakeClock) -> None:
+    store = make("REJECT")
+    for _ in range(5):
+        assert store.put(b"k", b"v", b"", 10, clock()) is PutResult.STORED
+        clock.advance(0.01)
+    assert store._wheel.refs == 1
+    clock.advance(9.98)  # the last write, at +0.04 s, expires at +10.04 s
+    assert store.get(b"k", clock()) is not None
+    assert store.expire_due(clock(), 10) == 0
+    clock.advance(0.02)
+    assert store.expire_due(clock(), 10) == 1
+    assert store.get(b"k", clock()) is None
