@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from cache_api.expiry import ExpiryWheel
+from cache_api.expiry import COMPACT_MIN_REFS, ExpiryWheel
 from cache_api.types import FOREVER, Found, Key, Policy, PutResult
 
 ENTRY_OVERHEAD_BYTES = 107
@@ -88,9 +88,12 @@ class Store:
         self._data = policy.table
         self._policy = policy
         self._on_access = policy.on_access
+        self._on_insert = policy.on_insert
+        self._on_delete = policy.on_delete
         self._wheel = ExpiryWheel()
         self._max_items = max_items
         self._max_bytes = max_bytes
+        self._limited = bool(max_items or max_bytes)
         self._overhead = ENTRY_OVERHEAD_BYTES + policy.per_entry_bytes
         self._bytes = 0
         self._content_types: list[bytes] = []
@@ -147,24 +150,25 @@ class Store:
                 old = replaced = None
         old_size = 0 if old is None else self._size_of(key, old)
         new_items = 0 if old is not None else 1
-        if not self._fits(new_items, size - old_size):
+        if self._limited and not self._fits(new_items, size - old_size):
             self._reclaim_expired(now, new_items, size - old_size)
             if not self._policy.evicts and not self._fits(new_items, size - old_size):
                 self.rejected_writes += 1
                 return PutResult.REJECTED_FULL
         if old is not None:
-            self._unlink(key, old)
-        while not self._fits(1, size):
+            self._unlink(key, old_size)
+        while self._limited and not self._fits(1, size):
             victim = self._policy.victim()
             self._bytes -= self._size_of(victim, self._data.pop(victim))
             self.evictions += 1
         expires_at = now + ttl if ttl else FOREVER
         self._data[key] = self._pack(value, content_type, expires_at)
         self._bytes += size
-        self._policy.on_insert(key, expires_at)
+        self._on_insert(key, expires_at)
         if ttl:
-            self._wheel.add(key, expires_at, replaced)
-            if self._wheel.needs_compaction(len(self._data)):
+            wheel = self._wheel
+            wheel.add(key, expires_at, replaced)
+            if wheel.refs > COMPACT_MIN_REFS and wheel.needs_compaction(len(self._data)):
                 self._rebuild_wheel()
         self.sets += 1
         return PutResult.STORED
@@ -177,7 +181,7 @@ class Store:
         if _unpack_head(blob)[0] <= now:
             self._expire(key, blob)
             return False
-        self._unlink(key, blob)
+        self._unlink(key, self._size_of(key, blob))
         self.deletes += 1
         return True
 
@@ -257,13 +261,14 @@ class Store:
             self._expire(key, self._data[key])
 
     def _expire(self, key: Key, blob: bytes) -> None:
-        self._unlink(key, blob)
+        self._unlink(key, self._size_of(key, blob))
         self.expirations += 1
 
-    def _unlink(self, key: Key, blob: bytes) -> None:
+    def _unlink(self, key: Key, size: int) -> None:
+        """Remove the entry at ``key``, of accounted ``size``."""
         del self._data[key]
-        self._bytes -= self._size_of(key, blob)
-        self._policy.on_delete(key)
+        self._bytes -= size
+        self._on_delete(key)
 
     def _size_of(self, key: Key, blob: bytes) -> int:
         """``entry_size`` of a stored entry."""
