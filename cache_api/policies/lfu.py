@@ -75,7 +75,7 @@ INCREMENT_PROBABILITY = tuple(
 RANDOM_SEED = 0x5EED
 """Seed of the per-policy generator behind the probabilistic increment."""
 
-LFU_BYTES_PER_ENTRY = 247
+LFU_BYTES_PER_ENTRY = 270
 """Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state): ordered-dict node in a
 bucket, the key -> bucket dict slot, the buckets."""
 

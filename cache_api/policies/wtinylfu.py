@@ -38,12 +38,12 @@ can be compared (``bench/hit_ratio.py``, ``tests/test_hit_ratio.py``):
   is halved every ``DECAY_PERIOD_PER_ENTRY`` (32) x main-size main hits.
 
 Measured against libCacheSim on the six traces: within 0.005 on every
-comparable cell but the smallest (``gli`` at 10 %, 252 entries), where the
-hash function decides: the filter is sized for main's entries but counts every
-key of the trace, so its estimates are mostly collisions, and which keys
-collide depends on the hash (libCacheSim: XXH64 of its object id; here:
-Python's salted ``hash``). Over hash seeds the same code lands between +0.002
-and +0.010 there (``bench/hit_ratio.md``).
+comparable cell of the last full run (``bench/hit_ratio.md``). On the smallest
+(``gli`` at 10 %, 252 entries) the hash function decides: the filter is sized
+for main's entries but counts every key of the trace, so its estimates are
+mostly collisions, and which keys collide depends on the hash (libCacheSim:
+XXH64 of its object id; here: Python's salted ``hash``). Over six hash seeds
+the same code lands between +0.002 and +0.010 there.
 
 W_TINYLFU_ADAPTIVE (the recommended policy) is Caffeine's design rather than
 libCacheSim's: its sketch is ``sketch.FrequencySketch`` (4-bit count-min,
@@ -421,8 +421,11 @@ class WTinyLfu(CapacityAware):
                 cbf.add(candidate)
                 continue
             main = probation or protected
-            victim = next(iter(main))
             del window[candidate]
+            if not main:  # no main space at all (capacity 1): the window is the cache
+                cbf.add(candidate)
+                return candidate
+            victim = next(iter(main))
             if cbf.estimate(candidate) > cbf.estimate(victim):
                 del main[victim]
                 self._enter_main(candidate)
