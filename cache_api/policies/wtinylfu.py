@@ -42,7 +42,7 @@ comparable cell of the last full run (``bench/hit_ratio.md``). On the smallest
 (``gli`` at 10 %, 252 entries) the hash function decides: the filter is sized
 for main's entries but counts every key of the trace, so its estimates are
 mostly collisions, and which keys collide depends on the hash (libCacheSim:
-XXH64 of its object id; here: Python's salted ``hash``). Over six hash seeds
+XXH64 of its object id; here: Python's salted ``hash``). Over seven hash seeds
 the same code lands between +0.002 and +0.010 there.
 
 W_TINYLFU_ADAPTIVE (the recommended policy) is Caffeine's design rather than
