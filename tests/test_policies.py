@@ -16,7 +16,12 @@ import pytest
 from cache_api.policies import REGISTRY, make_policy
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.lfu import DECAY_PERIOD_PER_ENTRY, MIN_DECAY_PERIOD
-from cache_api.policies.sketch import MAX_COUNT, FrequencySketch
+from cache_api.policies.sketch import (
+    CBF_HASHES,
+    MAX_COUNT,
+    CountingBloomFilter,
+    FrequencySketch,
+)
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
 from cache_api.types import FOREVER, Key, Policy, PutResult
 from tests.conftest import FakeClock
@@ -291,11 +296,30 @@ def test_s3fifo_small_main_ghost_by_hand() -> None:
     assert key(2) in stored and key(13) in stored
 
 
-def test_w_tinylfu_admission_by_hand() -> None:
-    # Capacity 100: window 1 entry, main 99 (protected 79, probation 20).
+class ExactCounts:
+    """W_TINYLFU's counting Bloom filter without collisions, for hand-worked traces."""
+
+    def __init__(self) -> None:
+        self.counts: dict[Key, int] = {}
+
+    def add(self, key: Key) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def estimate(self, key: Key) -> int:
+        return self.counts.get(key, 0)
+
+    def decay(self) -> None:
+        self.counts = {k: c >> 1 for k, c in self.counts.items()}
+
+
+def test_w_tinylfu_follows_libcachesim_by_hand() -> None:
+    # Capacity 100: window 1 entry, main 99 split as libCacheSim's SLRU 1:4 truncates it:
+    # probation int(0.2 x 99) = 19, protected int(0.8 x 99) = 79 (one entry short of 99).
     policy = Driven(make_policy("W_TINYLFU", 100))
+    counts = ExactCounts()
+    policy.policy._filter = counts  # type: ignore[attr-defined]
     keys = [key(i) for i in range(100)]
-    assert drive(policy, 100, keys) == []
+    assert drive(policy, 100, keys) == []  # all in the window until the cache is full
     stored = set(keys)
 
     def miss(k: bytes) -> bytes:
@@ -305,17 +329,43 @@ def test_w_tinylfu_admission_by_hand() -> None:
         stored.add(k)
         return victim
 
-    # The first eviction fills main from the window (0..19 probation, 20..98 protected);
-    # candidate 99 (seen once) then ties with probation's LRU 0 (seen once): 99 goes.
+    # The first eviction moves window candidates into main while it has room, counting each
+    # again (0..18 probation, 19..97 protected, 98 probation); candidate 99 (count 1) then
+    # loses to probation's LRU 0 (count 2).
     assert miss(key(100)) == key(99)
+    assert counts.estimate(key(0)) == 2 and counts.estimate(key(99)) == 2
     for _ in range(4):
-        policy.on_access(key(100))  # 100 now counts 5
-    assert miss(key(101)) == key(0)  # 100 beats 0 (1): 0 goes, 100 enters probation
-    assert miss(key(102)) == key(101)  # 101 (1) does not beat 1 (1)
-    policy.on_access(key(1))  # probation -> protected; protected's LRU (20) demoted
-    policy.on_access(key(1))
-    assert miss(key(103)) == key(102)  # 102 (1) vs 2 (1): tie, 102 goes
-    assert {key(1), key(20), key(100)} <= stored
+        policy.on_access(key(100))  # window hits are not counted
+    assert miss(key(101)) == key(100)  # 100 (1) does not beat 0 (2)
+    policy.on_access(key(0))  # main hit, counted: 0 -> protected, protected's LRU 19 ->
+    assert counts.estimate(key(0)) == 3  # probation, which is then over 19: its LRU 1 drops
+    assert miss(key(102)) == key(1)  # the dropped entry goes first, without a contest
+    # Main now has room: candidate 101 enters it free; 102 (1) then loses to 2 (2).
+    assert miss(key(103)) == key(102)
+    for _ in range(3):
+        policy.on_delete(key(103))
+        policy.on_insert(key(103))  # three more writes: 103 counts 4
+    assert miss(key(104)) == key(2)  # 103 (4) beats probation's LRU 2 (2): 2 goes
+    assert {key(0), key(19), key(101), key(103), key(104)} <= stored
+
+
+def test_counting_bloom_filter_counts_and_decays() -> None:
+    cbf = CountingBloomFilter(100)
+    assert cbf.width == 1438  # ceil(14.38 x 100), 10 counters a key
+    for _ in range(20):
+        cbf.add(b"hot")
+    cbf.add(b"cold")
+    assert cbf.estimate(b"hot") >= 20
+    assert 1 <= cbf.estimate(b"cold") <= cbf.estimate(b"hot")
+    assert sum(cbf.counters) == 21 * CBF_HASHES == 210
+    hot = cbf.estimate(b"hot")
+    cbf.decay()
+    assert cbf.estimate(b"hot") == hot // 2
+    for i in range(200):  # any key, its counters wrapping past the end or not:
+        before = sum(cbf.counters)
+        cbf.add(key(i))
+        assert sum(cbf.counters) == before + CBF_HASHES  # ten distinct counters, each +1
+        assert cbf.estimate(key(i)) >= 1
 
 
 def test_w_tinylfu_adaptive_window_follows_ghost_hits() -> None:

@@ -1,55 +1,85 @@
 """W_TINYLFU and W_TINYLFU_ADAPTIVE: a window LRU before a segmented-LRU main, TinyLFU admission.
 
-Algorithm: new entries enter a small LRU *window* (``WINDOW_SHARE`` of the
-capacity). The rest is the *main* space, a segmented LRU: a read of an entry in
-its *probation* segment promotes it to the *protected* segment
-(``PROTECTED_SHARE`` of main), whose least recently used entry is demoted back
-to probation's newest end when protected overflows. Every read and every
-insert counts the key in a frequency sketch (``sketch.FrequencySketch``: 4-bit
-count-min, halved every 10 x capacity counts). When the cache is full, the
-window's least recently used entry is the *candidate*: it enters main
-(probation) only if the sketch says it is more frequent than main's *victim*
-(probation's least recently used entry, or protected's if probation is
-empty); the loser is evicted, and a tie keeps the victim. While main has room
-(warm-up), candidates enter it without a contest -- into protected once
-probation is full, as libCacheSim's SLRU fills its lowest segment with room.
+Algorithm (both): new entries enter a small LRU *window*. The rest of the
+capacity is the *main* space, a segmented LRU: a read of an entry in its
+*probation* segment promotes it to the *protected* segment, whose least
+recently used entry is demoted back to probation's newest end when protected
+overflows. A frequency counter (a sketch) estimates how often each key came
+lately. When the cache is full, the window's least recently used entry is the
+*candidate*: it enters main (probation) only if the sketch says it is more
+frequent than main's *victim* (probation's least recently used entry, or
+protected's if probation is empty); the loser is evicted, and a tie keeps the
+victim. While main has room (warm-up), candidates enter it without a contest.
 
 Source: Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache
-Admission Policy", ACM TOS 2017, and Caffeine's ``BoundedLocalCache`` (1 %
-window, main 80 % protected, 4-bit sketch of 16 counters an entry reset at
-10 x capacity, counting every read and write). The contest follows libCacheSim's
-``WTinyLFU`` (``main-cache=SLRU``, ``window-size=0.01``), the variant the test
-suite compares with; libCacheSim's own counter is a counting Bloom filter
-that ignores window hits, hence small differences. Caffeine's random
-admission of frequent candidates (a defence against hash flooding) is left
-out: the sketch hashes with the process's salted ``hash``.
+Admission Policy", ACM TOS 2017; Caffeine's ``BoundedLocalCache``; and
+libCacheSim's ``WTinyLFU.c`` / ``SLRU.c`` / ``minimalIncrementCBF.c``.
 
 Why: admission by frequency keeps one-hit wonders and scans out of the main
 space (loops such as ``gli``, search and database traffic), while the window
 gives a new key time to build up a count.
 
-W_TINYLFU_ADAPTIVE moves the window/main split as ARC moves its target
+W_TINYLFU is libCacheSim's ``WTinyLFU`` with its defaults
+(``main-cache=SLRU,window-size=0.01``), decision for decision, so that the two
+can be compared (``bench/hit_ratio.py``, ``tests/test_hit_ratio.py``):
+
+- window ``int(1 % x capacity)`` entries (at least ``MIN_WINDOW``; libCacheSim
+  has none below 100 entries and caches nothing), main the rest; probation
+  ``int(0.2 x main)``, protected ``int(0.8 x main)`` (``seg-size=1:4``), each
+  truncated, so they often sum to one entry less than main. libCacheSim's SLRU
+  then, when a promotion demotes protected's LRU into a full probation, evicts
+  probation's LRU on that *read*; here that entry is set aside and is the next
+  victim (a read of it before then puts it back in the window, as the miss and
+  re-insert would there), and the next candidate enters main free;
+- the counter is libCacheSim's counting Bloom filter
+  (``sketch.CountingBloomFilter``: 10 counters a key out of 14.38 per main
+  entry), which counts every insert, every *main* hit (window hits are not
+  counted) and each candidate once more after its contest or free entry, and
+  is halved every ``DECAY_PERIOD_PER_ENTRY`` (32) x main-size main hits.
+
+Measured against libCacheSim on the six traces: within 0.005 on every
+comparable cell of the last full run (``bench/hit_ratio.md``). On the smallest
+(``gli`` at 10 %, 252 entries) the hash function decides: the filter is sized
+for main's entries but counts every key of the trace, so its estimates are
+mostly collisions, and which keys collide depends on the hash (libCacheSim:
+XXH64 of its object id; here: Python's salted ``hash``). Over seven hash seeds
+the same code lands between +0.002 and +0.010 there.
+
+W_TINYLFU_ADAPTIVE (the recommended policy) is Caffeine's design rather than
+libCacheSim's: its sketch is ``sketch.FrequencySketch`` (4-bit count-min,
+counting every read and every insert, halved every 10 x capacity counts),
+protected ``PROTECTED_SHARE`` (80 %) of main, probation the rest; the window
+starts at ``WINDOW_SHARE`` (1 %) and moves the split as ARC moves its target
 (Megiddo & Modha, FAST 2003) rather than by Caffeine's hill climber: two ghost
 FIFOs of keys (``GHOST_SHARE`` of the capacity each) remember the candidates
 the admission turned away and the keys evicted from main. A miss on a key of
 the first means the window was too small: it grows by ``WINDOW_STEP`` entry,
 up to the whole cache (plain LRU). A miss on a key of the second shrinks it,
-down to ``MIN_WINDOW``. Caffeine's hill climber (a sample of 10 x capacity
-requests, steps of 6.25 %) was tried first: on these traces it moved too
-slowly to pay (``bench/hit_ratio.md``); the ghosts react within a few hundred
-misses, and let the policy become LRU where recency wins (sprite at 10 %).
+down to ``MIN_WINDOW``. Warm-up fills protected once probation is full.
+Caffeine's hill climber (a sample of 10 x capacity requests, steps of 6.25 %)
+was tried first: on these traces it moved too slowly to pay
+(``bench/hit_ratio.md``); the ghosts react within a few hundred misses, and
+let the policy become LRU where recency wins (sprite at 10 %). Caffeine's
+random admission of frequent candidates (a defence against hash flooding) is
+left out: the sketch hashes with the process's salted ``hash``.
 
-Parameters: ``WINDOW_SHARE``, ``PROTECTED_SHARE``, ``MIN_WINDOW``,
-``GHOST_SHARE``, ``WINDOW_STEP``, and the sketch's. Sizes are in entries (see
+Parameters: ``WINDOW_SHARE``, ``MIN_WINDOW``; W_TINYLFU: ``PROBATION_PARTS``,
+``PROTECTED_PARTS``, ``SLRU_PARTS``, ``DECAY_PERIOD_PER_ENTRY`` and the
+filter's (``sketch.CBF_*``); W_TINYLFU_ADAPTIVE: ``PROTECTED_SHARE``,
+``GHOST_SHARE``, ``WINDOW_STEP`` and the sketch's. Sizes are in entries (see
 ``capacity``).
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (one
-contest; warm-up moves are paid by the inserts that filled the window). Every
-read and insert costs a sketch increment (two counters, inlined: the most
-expensive part, about as much again as LRU's whole hook). Per entry: one
-ordered-dict node, the sketch's 16-32 bytes, and for the adaptive variant the
-ghosts' nodes (``2 * GHOST_SHARE`` per entry) and the evicted keys they keep
-alive; ``per_entry_bytes`` is the measured total.
+contest; warm-up moves are paid by the inserts that filled the window).
+W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters
+(two C-level slices of a ``bytearray``), the dominant cost: it replays at
+about a third of LRU's speed. W_TINYLFU_ADAPTIVE: every read and insert
+costs a two-counter sketch increment (inlined in both hooks: a shared method
+would add a call to each), about half of LRU's speed. Per entry: one
+ordered-dict node and the counters (W_TINYLFU 14.4 bytes, the adaptive
+variant 16-32), and for the adaptive variant the ghosts' nodes
+(``2 * GHOST_SHARE`` per entry) and the evicted keys they keep alive;
+``per_entry_bytes`` is the measured total.
 """
 
 from __future__ import annotations
@@ -58,14 +88,20 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.sketch import HIGH_ROW_SHIFT, MAX_COUNT, FrequencySketch
+from cache_api.policies.sketch import (
+    HIGH_ROW_SHIFT,
+    MAX_COUNT,
+    CountingBloomFilter,
+    FrequencySketch,
+)
 from cache_api.types import Key
 
 WINDOW_SHARE = 0.01
-"""Share of the capacity (in entries) for the admission window (Caffeine's initial 1 %)."""
+"""Share of the capacity (in entries) for the admission window (libCacheSim's 1 %; the adaptive
+variant's start, as Caffeine's)."""
 
 PROTECTED_SHARE = 0.80
-"""Share of the main space for the protected segment (Caffeine and libCacheSim: 80 %)."""
+"""W_TINYLFU_ADAPTIVE: share of the main space for the protected segment (Caffeine: 80 %)."""
 
 MIN_WINDOW = 1
 """Fewest entries in the window."""
@@ -76,20 +112,25 @@ GHOST_SHARE = 0.10
 WINDOW_STEP = 1.0
 """Entries the adaptive window grows or shrinks by on one ghost hit."""
 
-W_TINYLFU_BYTES_PER_ENTRY = 165
-"""Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state): queue nodes plus sketch."""
+PROBATION_PARTS, PROTECTED_PARTS, SLRU_PARTS = 1, 4, 5
+"""W_TINYLFU's SLRU segments, libCacheSim's ``seg-size=1:4``: each truncated to whole entries."""
 
-W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY = 182
+DECAY_PERIOD_PER_ENTRY = 32
+"""W_TINYLFU halves its filter every 32 x main-size main hits (libCacheSim's "sample size")."""
+
+W_TINYLFU_BYTES_PER_ENTRY = 147
+"""Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state): queue nodes plus filter."""
+
+W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY = 191
 """Measured likewise, with both ghosts full (their keys included)."""
 
 
-class WTinyLfu(CapacityAware):
-    """W-TinyLFU with a fixed 1 % window (Caffeine without its hill climber). O(1)."""
+class WTinyLfuAdaptive(CapacityAware):
+    """W-TinyLFU whose window follows ghost hits, from 1 entry to the whole cache (LRU). O(1)."""
 
-    name: ClassVar[str] = "W_TINYLFU"
+    name: ClassVar[str] = "W_TINYLFU_ADAPTIVE"
     evicts: ClassVar[bool] = True
-    per_entry_bytes: ClassVar[int] = W_TINYLFU_BYTES_PER_ENTRY
-    adaptive: ClassVar[bool] = False
+    per_entry_bytes: ClassVar[int] = W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
@@ -99,9 +140,9 @@ class WTinyLfu(CapacityAware):
         self._protected: OrderedDict[Key, None] = OrderedDict()
         self._sketch = FrequencySketch(capacity)
         self._turned_away: OrderedDict[Key, None] = OrderedDict()
-        """Adaptive: candidates the admission refused (a larger window would have kept them)."""
+        """Candidates the admission refused (a larger window would have kept them)."""
         self._evicted_main: OrderedDict[Key, None] = OrderedDict()
-        """Adaptive: keys evicted from main (a larger main would have kept them)."""
+        """Keys evicted from main (a larger main would have kept them)."""
         self._capacity = 0
         self._window_size = 0.0
         self._window_max = MIN_WINDOW
@@ -145,13 +186,12 @@ class WTinyLfu(CapacityAware):
 
     def on_insert(self, key: Key, expires_at: float) -> None:
         """Enter the window; count the key. Adaptive: a ghost hit moves the split."""
-        if self.adaptive:
-            if key in self._turned_away:
-                del self._turned_away[key]
-                self._set_window(min(self._window_size + WINDOW_STEP, self._capacity))
-            elif key in self._evicted_main:
-                del self._evicted_main[key]
-                self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
+        if key in self._turned_away:
+            del self._turned_away[key]
+            self._set_window(min(self._window_size + WINDOW_STEP, self._capacity))
+        elif key in self._evicted_main:
+            del self._evicted_main[key]
+            self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
         self._window[key] = None
         # FrequencySketch.increment, inlined.
         sketch = self._sketch
@@ -237,21 +277,17 @@ class WTinyLfu(CapacityAware):
                 if frequency > self._victim_frequency:
                     del main[victim]
                     probation[candidate] = None
-                    if self.adaptive:
-                        self._remember(self._evicted_main, victim)
+                    self._remember(self._evicted_main, victim)
                     return victim
-            if self.adaptive:
-                self._remember(self._turned_away, candidate)
+            self._remember(self._turned_away, candidate)
             return candidate
         main = probation or protected
         if main:
             key = main.popitem(last=False)[0]
-            if self.adaptive:
-                self._remember(self._evicted_main, key)
+            self._remember(self._evicted_main, key)
             return key
         key = window.popitem(last=False)[0]
-        if self.adaptive:
-            self._remember(self._turned_away, key)
+        self._remember(self._turned_away, key)
         return key
 
     def _remember(self, ghost: OrderedDict[Key, None], key: Key) -> None:
@@ -276,9 +312,125 @@ class WTinyLfu(CapacityAware):
         return len(window)
 
 
-class WTinyLfuAdaptive(WTinyLfu):
-    """W-TinyLFU whose window follows ghost hits, from 1 entry to the whole cache (LRU)."""
+class WTinyLfu(CapacityAware):
+    """libCacheSim's ``WTinyLFU`` (defaults: 1 % window, SLRU main 1:4, counting Bloom filter)."""
 
-    name: ClassVar[str] = "W_TINYLFU_ADAPTIVE"
-    per_entry_bytes: ClassVar[int] = W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY
-    adaptive: ClassVar[bool] = True
+    name: ClassVar[str] = "W_TINYLFU"
+    evicts: ClassVar[bool] = True
+    per_entry_bytes: ClassVar[int] = W_TINYLFU_BYTES_PER_ENTRY
+
+    def __init__(self, capacity: int = 0) -> None:
+        super().__init__(capacity)
+        self.table: dict[Key, bytes] = {}
+        self._window: OrderedDict[Key, None] = OrderedDict()
+        self._probation: OrderedDict[Key, None] = OrderedDict()
+        self._protected: OrderedDict[Key, None] = OrderedDict()
+        self._dropped: OrderedDict[Key, None] = OrderedDict()
+        """Probation entries libCacheSim's SLRU evicts on a read (see the module): next victims."""
+        self._capacity = 0
+        self._window_max = 1
+        self._main_max = 0
+        self._probation_max = 0
+        self._protected_max = 0
+        self._filter = CountingBloomFilter(0)
+        self._hits_left = 1
+        if capacity:
+            self._resize(capacity)
+
+    def _resize(self, capacity: int) -> None:
+        """Split ``capacity`` entries as libCacheSim does (integer truncations included)."""
+        self._capacity = capacity
+        self._window_max = max(int(capacity * WINDOW_SHARE), MIN_WINDOW)
+        main = self._main_max = max(capacity - self._window_max, 0)
+        self._probation_max = int(PROBATION_PARTS / SLRU_PARTS * main)
+        self._protected_max = int(PROTECTED_PARTS / SLRU_PARTS * main)
+        self._filter = CountingBloomFilter(main)
+        self._hits_left = DECAY_PERIOD_PER_ENTRY * max(main, 1)
+        protected, probation = self._protected, self._probation
+        while len(protected) > self._protected_max:
+            probation[protected.popitem(last=False)[0]] = None
+
+    def on_insert(self, key: Key, expires_at: float) -> None:
+        """Enter the window; count the key."""
+        self._window[key] = None
+        self._filter.add(key)
+
+    def on_access(self, key: Key) -> None:
+        """A main hit is counted and promotes; a window hit only refreshes its LRU position."""
+        protected = self._protected
+        if key in protected:
+            protected.move_to_end(key)
+        else:
+            probation = self._probation
+            if key in probation:
+                del probation[key]
+                protected[key] = None
+                if len(protected) > self._protected_max:
+                    probation[protected.popitem(last=False)[0]] = None
+                    if len(probation) > self._probation_max:
+                        self._dropped[probation.popitem(last=False)[0]] = None
+            else:
+                window = self._window
+                if key in window:
+                    window.move_to_end(key)
+                    return
+                # Dropped from main by libCacheSim: its read is a miss there and re-inserts.
+                del self._dropped[key]
+                window[key] = None
+                self._filter.add(key)
+                return
+        self._filter.add(key)
+        self._hits_left -= 1
+        if not self._hits_left:
+            self._hits_left = DECAY_PERIOD_PER_ENTRY * max(self._main_max, 1)
+            self._filter.decay()
+
+    def on_delete(self, key: Key) -> None:
+        """Forget ``key`` (its counts stay in the filter)."""
+        for queue in (self._window, self._probation, self._protected, self._dropped):
+            if key in queue:
+                del queue[key]
+                return
+        raise KeyError(key)
+
+    def _enter_main(self, key: Key) -> None:
+        """libCacheSim's ``SLRU_insert``: the lowest segment with room, else probation."""
+        probation = self._probation
+        if len(probation) < self._probation_max or len(self._protected) >= self._protected_max:
+            probation[key] = None
+        else:
+            self._protected[key] = None
+
+    def victim(self) -> Key:
+        """libCacheSim's ``WTinyLFU_evict``: the window's LRU enters main or contests its victim."""
+        dropped = self._dropped
+        if dropped:
+            return dropped.popitem(last=False)[0]
+        window, probation, protected = self._window, self._probation, self._protected
+        live = len(window) + len(probation) + len(protected)
+        if live != self._capacity:
+            capacity = learned_capacity(self._hint, live)
+            if capacity != self._capacity:
+                self._resize(capacity)
+        cbf = self._filter
+        while window:
+            candidate = next(iter(window))
+            if len(probation) + len(protected) < self._main_max:
+                del window[candidate]  # main has room: in without a contest
+                self._enter_main(candidate)
+                cbf.add(candidate)
+                continue
+            main = probation or protected
+            del window[candidate]
+            if not main:  # no main space at all (capacity 1): the window is the cache
+                cbf.add(candidate)
+                return candidate
+            victim = next(iter(main))
+            if cbf.estimate(candidate) > cbf.estimate(victim):
+                del main[victim]
+                self._enter_main(candidate)
+            else:
+                victim = candidate
+            cbf.add(candidate)
+            return victim
+        return (probation or protected).popitem(last=False)[0]
