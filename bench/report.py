@@ -28,6 +28,7 @@ GOAL_MEMORY_VS_REDIS = 1.0
 GOAL_FILL_TOLERANCE = 0.10
 GOAL_GET_SCALING = 0.9
 GOAL_EVICT_VS_ROOM = 0.8
+GOAL_POLICY_GET_VS_LRU = 0.9
 PEERS = ("flask", "nginx", "redis")
 
 
@@ -175,6 +176,20 @@ def scaling_targets(get_levels: list[Level], evict_levels: list[Level]) -> list[
             )
         )  # fmt: skip
     return targets
+
+
+def policy_targets(by_policy: list[Level]) -> list[Target]:
+    """GET/s of each policy vs LRU's (the first level), from ``scaling.gets_by_policy``."""
+    if len(by_policy) < 2:
+        return []
+    lru = by_policy[0]
+    return [
+        _ratio_target(
+            f"GET/s with {level.name} vs {lru.name}", level.rps, lru.rps,
+            GOAL_POLICY_GET_VS_LRU, lru.name,
+        )
+        for level in by_policy[1:]
+    ]  # fmt: skip
 
 
 def _spread(summary: Summary | None) -> str:

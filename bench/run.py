@@ -73,6 +73,8 @@ FULL_SCALING_REPS = 3
 QUICK_SCALING_REPS = 1
 FULL_EVICT_POLICIES = ["LRU", "OLDEST_FIRST"]
 QUICK_EVICT_POLICIES = ["LRU"]
+GET_POLICIES = ["LRU", "W_TINYLFU_ADAPTIVE"]
+"""LRU, the baseline, and the policy the README recommends."""
 SECTIONS = ("throughput", "memory", "scaling")
 
 
@@ -295,9 +297,12 @@ class Bench:
         get_levels = scaling.get_scaling(levels, reps, self.duration, log)
         get_levels = sorted([*get_levels, *self.shared_levels], key=lambda lv: int(lv.name))
         self.results["get_scaling"] = get_levels
+        by_policy = scaling.gets_by_policy(GET_POLICIES, reps, self.duration, log)
+        self.results["get_by_policy"] = by_policy
         evict = scaling.evicting_puts(policies, reps, self.duration, log)
         self.results["evicting_puts"] = evict
-        self.results.setdefault("targets", []).extend(report.scaling_targets(get_levels, evict))
+        targets = report.scaling_targets(get_levels, evict) + report.policy_targets(by_policy)
+        self.results.setdefault("targets", []).extend(targets)
 
     def run(self) -> None:
         """Every selected section, in order."""
@@ -376,6 +381,12 @@ def markdown(bench: Bench, machine: dict[str, Any], total_s: float) -> str:
             "",
             *report.levels_table("GET hit, stored objects", levels, levels[0]),
         ]
+    if "get_by_policy" in res:
+        by_policy = res["get_by_policy"]
+        lines += [
+            "",
+            *report.levels_table("GET hit, policy", by_policy, by_policy[0]),
+        ]
     if "evicting_puts" in res:
         evict = res["evicting_puts"]
         lines += [
@@ -405,6 +416,7 @@ def to_json(bench: Bench, machine: dict[str, Any], total_s: float) -> dict[str, 
         "throughput": [s.to_json() for s in res.get("throughput", [])],
         "memory": res["memory"].to_json() if "memory" in res else None,
         "get_scaling": [lv.to_json() for lv in res.get("get_scaling", [])],
+        "get_by_policy": [lv.to_json() for lv in res.get("get_by_policy", [])],
         "evicting_puts": [lv.to_json() for lv in res.get("evicting_puts", [])],
         "errors": bench.errors,
     }

@@ -2,6 +2,9 @@
 
 * GET scaling: one server, loaded step by step to each size in ``levels``;
   at each level wrk GETs uniformly random stored keys (100 B, c64).
+* GET by policy: the same GET hits (10 k keys) on a fresh server per policy,
+  the policies interleaved per repetition: what each policy's read hook costs
+  over HTTP (issue 5 asks the recommended one for >= 0.9x LRU's GET/s).
 * Evicting PUTs: ``CACHE_NUMBER_OF_SLOTS`` caps the cache, it is prefilled
   to the cap, then wrk PUTs never-seen keys, so each write evicts one entry.
   The same writes on an uncapped cache give the "with room" reference. The
@@ -93,6 +96,30 @@ def get_scaling(levels: list[int], reps: int, duration_s: int, progress: Progres
             stored = level
             results.append(measure_gets(server, stored, reps, duration_s, progress))
     return results
+
+
+POLICY_GET_KEYS = 10_000
+
+
+def gets_by_policy(
+    policies: list[str], reps: int, duration_s: int, progress: Progress
+) -> list[Level]:
+    """GET hits over ``POLICY_GET_KEYS`` stored keys, per ``EVICTION_POLICY``, interleaved."""
+    results = {policy: Level(policy) for policy in policies}
+    get_args = [HIT_PREFIX, str(POLICY_GET_KEYS)]
+    for _ in range(reps):
+        for policy in policies:
+            with contenders.ours(CACHE_EVICTION_POLICY=policy) as server:
+                report = loader.http_put_range(
+                    server.port, range(POLICY_GET_KEYS), VALUE_BYTES, TTL_S
+                )
+                if report.failed:
+                    raise RuntimeError(f"loading failed: {report.statuses}")
+                run_wrk(server.port, "get.lua", get_args, CONNECTIONS, WARMUP_S)
+                sample = run_wrk(server.port, "get.lua", get_args, CONNECTIONS, duration_s)
+            results[policy].samples.append(sample)
+            progress(f"  GET hit, {policy:18}: {sample.rps:>10,.0f} req/s")
+    return list(results.values())
 
 
 def evict_configs(policies: list[str]) -> dict[str, dict[str, str]]:
