@@ -44,8 +44,6 @@ STATUS_HEADS: dict[int, bytes] = {
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 CONNECTION_CLOSE = b"connection: close\r\n"
 CONNECTION_KEEP_ALIVE = b"connection: keep-alive\r\n"
-CONTENT_TYPE = b"content-type: "
-CONTENT_LENGTH = b"\r\ncontent-length: "
 CRLF = b"\r\n"
 CONTENT_TYPE_NAME_BYTES = len(b"content-type")
 CONTENT_LENGTH_NAME_BYTES = len(b"content-length")
@@ -388,8 +386,9 @@ class HttpProtocol(asyncio.Protocol):
         ):
             self._arm_idle_timer()
 
-    def _write(self, response: Response, keep_alive: bool, head: bool) -> None:
-        """Write one response; close the connection after it unless kept alive."""
+    def _write(self, response: Response, keep_alive: bool, head: bool, close: bool = True) -> None:
+        """Write one response; close the connection after it unless kept alive (or ``close``
+        is false: the caller then ends the connection its own way)."""
         transport = self._transport
         if transport is None or transport.is_closing():
             return
@@ -411,7 +410,7 @@ class HttpProtocol(asyncio.Protocol):
         )
         if size >= LARGE_BODY_BYTES and not head:
             transport.write(body)
-        if not keep_alive:
+        if not keep_alive and close:
             self._close_when_flushed()
 
     def _reject(self, response: Response) -> None:
@@ -426,30 +425,12 @@ class HttpProtocol(asyncio.Protocol):
         if self._pending:
             self._pending.append((response, False, False, b""))
             return
-        self._write_error(transport, response)
+        self._write(response, keep_alive=False, head=False, close=False)
         if transport.can_write_eof():
             transport.write_eof()
             self._idle_timer = self._loop.call_later(LINGER_SECONDS, transport.close)
         else:
             transport.close()
-
-    def _write_error(self, transport: asyncio.Transport, response: Response) -> None:
-        transport.write(
-            b"".join(
-                (
-                    STATUS_LINES[response.status],
-                    CONTENT_TYPE,
-                    response.content_type,
-                    CONTENT_LENGTH,
-                    str(len(response.body)).encode(),
-                    CRLF,
-                    CONNECTION_CLOSE,
-                    self._state.date_line,
-                    CRLF,
-                    response.body,
-                )
-            )
-        )
 
     def _abort_with(self, response: Response) -> None:
         self._reject(response)
