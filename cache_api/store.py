@@ -122,11 +122,11 @@ class Store:
             if now < expires_at:
                 self.hits += 1
                 self._on_access(key)
-                if content_type != INLINE_TYPE:
+                if content_type != INLINE_TYPE:  # _decode's common case, inlined for speed
                     if len(blob) < VIEW_FROM_BYTES:
                         return blob[_HEAD_SIZE:], self._content_types[content_type]
                     return memoryview(blob)[_HEAD_SIZE:], self._content_types[content_type]
-                return self._inline(blob)
+                return self._decode(blob)
             self._expire(key, blob)
         self.misses += 1
         return None
@@ -201,10 +201,7 @@ class Store:
         blob = self._data.get(key)
         if blob is None:
             return None
-        expires_at, content_type = _unpack_head(blob)
-        if content_type != INLINE_TYPE:
-            return (memoryview(blob)[_HEAD_SIZE:], self._content_types[content_type]), expires_at
-        return self._inline(blob), expires_at
+        return self._decode(blob), _unpack_head(blob)[0]
 
     def stats(self) -> StoreStats:
         """A snapshot of the counters, items and bytes."""
@@ -239,12 +236,20 @@ class Store:
             )
         )
 
-    def _inline(self, blob: bytes) -> Found:
-        """The value and Content-Type of an entry that carries its own Content-Type."""
-        start = _HEAD_SIZE + INLINE_TYPE_LENGTH.size
-        end = start + INLINE_TYPE_LENGTH.unpack_from(blob, _HEAD_SIZE)[0]
-        value = blob[end:] if len(blob) < VIEW_FROM_BYTES else memoryview(blob)[end:]
-        return value, blob[start:end]
+    def _layout(self, blob: bytes) -> tuple[int, bytes]:
+        """Where a packed entry's value starts, and its Content-Type."""
+        type_id = blob[_HEAD_SIZE - 1]
+        if type_id != INLINE_TYPE:
+            return _HEAD_SIZE, self._content_types[type_id]
+        type_start = _HEAD_SIZE + INLINE_TYPE_LENGTH.size
+        start = type_start + INLINE_TYPE_LENGTH.unpack_from(blob, _HEAD_SIZE)[0]
+        return start, blob[type_start:start]
+
+    def _decode(self, blob: bytes) -> Found:
+        """The value (copied when small, else a view) and Content-Type of a packed entry."""
+        start, content_type = self._layout(blob)
+        value = blob[start:] if len(blob) < VIEW_FROM_BYTES else memoryview(blob)[start:]
+        return value, content_type
 
     def _fits(self, new_items: int, new_bytes: int) -> bool:
         """Whether ``new_items`` more entries of ``new_bytes`` more bytes fit now."""
@@ -271,15 +276,9 @@ class Store:
         self._on_delete(key)
 
     def _size_of(self, key: Key, blob: bytes) -> int:
-        """``entry_size`` of a stored entry."""
-        content_type = _unpack_head(blob)[1]
-        if content_type != INLINE_TYPE:
-            head = _HEAD_SIZE
-            type_length = len(self._content_types[content_type])
-        else:
-            type_length = INLINE_TYPE_LENGTH.unpack_from(blob, _HEAD_SIZE)[0]
-            head = _HEAD_SIZE + INLINE_TYPE_LENGTH.size + type_length
-        return len(key) + len(blob) - head + type_length + self._overhead
+        """``entry_size`` of a stored entry, from its lengths (the value is not copied)."""
+        start, content_type = self._layout(blob)
+        return len(key) + len(blob) - start + len(content_type) + self._overhead
 
     def _expiry_of(self, key: Key) -> float | None:
         blob = self._data.get(key)
