@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,24 +57,24 @@ def ours(**env: str) -> Iterator[Server]:
         yield server
 
 
-@contextlib.contextmanager
-def flask(preload_keys: int = 0, value_size: int = 0) -> Iterator[Server]:
+def flask(preload_keys: int = 0, value_size: int = 0) -> AbstractContextManager[Server]:
     """The Flask baseline, optionally preloaded with keys 0..preload_keys-1."""
+    return _baseline("flask", FLASK_APP, preload_keys, value_size)
+
+
+def minimal(preload_keys: int, value_size: int) -> AbstractContextManager[Server]:
+    """The minimal httptools + uvloop server (headroom), preloaded with keys 0..preload_keys-1."""
+    return _baseline("minimal", MINIMAL_SERVER, preload_keys, value_size)
+
+
+@contextlib.contextmanager
+def _baseline(name: str, script: Path, preload_keys: int, value_size: int) -> Iterator[Server]:
+    """A Python baseline from ``bench/baselines`` (``BENCH_PRELOAD`` fills it at start)."""
     port = free_port()
     env = {"CACHE_HOST": LOOPBACK, "CACHE_PORT": str(port)}
     if preload_keys:
         env["BENCH_PRELOAD"] = f"{preload_keys}:{value_size}"
-    with running("flask", [COMMANDS.python, str(FLASK_APP)], port, env=env) as server:
-        yield server
-
-
-@contextlib.contextmanager
-def minimal(preload_keys: int, value_size: int) -> Iterator[Server]:
-    """The minimal httptools + uvloop server (headroom), preloaded with keys 0..preload_keys-1."""
-    port = free_port()
-    env = {"CACHE_HOST": LOOPBACK, "CACHE_PORT": str(port)}
-    env["BENCH_PRELOAD"] = f"{preload_keys}:{value_size}"
-    with running("minimal", [COMMANDS.python, str(MINIMAL_SERVER)], port, env=env) as server:
+    with running(name, [COMMANDS.python, str(script)], port, env=env) as server:
         yield server
 
 
