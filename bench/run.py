@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.machinery
+import importlib.util
 import json
 import os
 import platform
@@ -101,11 +103,18 @@ def ensure_system_tools() -> None:
 
 
 def _install_fingerprint() -> str:
-    """Hash of what the venv must contain: pyproject.toml and the bench's packages."""
-    pyproject = REPO_ROOT / "pyproject.toml"
+    """Hash of what the venv must contain: the bench's packages and the project as built.
+
+    The build files and every source file count: ``pip install -e .`` compiles
+    the request path (``setup.py``) into ``.so`` files that shadow the sources,
+    so an edited source is rebuilt before it is measured.
+    """
     digest = hashlib.sha256(" ".join(BENCH_PIP_PACKAGES).encode())
-    if pyproject.exists():
-        digest.update(pyproject.read_bytes())
+    sources = [REPO_ROOT / "pyproject.toml", REPO_ROOT / "setup.py"]
+    sources += sorted((REPO_ROOT / "cache_api").rglob("*.py"))
+    for path in sources:
+        if path.exists():
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -187,6 +196,14 @@ def _git_commit() -> str:
     return commit if done.returncode == 0 and commit else "uncommitted"
 
 
+def _hot_path_build() -> str:
+    """How our server's request path runs here: compiled by mypyc, or pure Python."""
+    spec = importlib.util.find_spec("cache_api.http")
+    origin = spec.origin if spec is not None and spec.origin else ""
+    compiled = origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    return "compiled by mypyc" if compiled else "pure Python"
+
+
 def machine_info(loadavg_start: str) -> dict[str, Any]:
     """What the numbers were measured on."""
     cpu = "?"
@@ -205,6 +222,7 @@ def machine_info(loadavg_start: str) -> dict[str, Any]:
         "memory_gib": round(mem_kb / MIB, 1),
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "hot_path": _hot_path_build(),
         "wrk": _version(["wrk", "--version"]),
         "nginx": _version(["nginx", "-v"]),
         "redis": _version(["redis-server", "--version"]),
@@ -336,7 +354,8 @@ def markdown(bench: Bench, machine: dict[str, Any], total_s: float) -> str:
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, "
         f"{machine['memory_gib']} GiB, Linux {machine['kernel']}, Python "
-        f"{machine['python']}; wrk {machine['wrk']}, nginx {machine['nginx']}, "
+        f"{machine['python']} (our request path {machine['hot_path']}); "
+        f"wrk {machine['wrk']}, nginx {machine['nginx']}, "
         f"redis {machine['redis']}, memcached {machine['memcached']}. "
         "Servers pinned to core 0, "
         f"load generator (wrk -t1, redis-benchmark, loaders) to core 1, "

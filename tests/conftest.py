@@ -22,6 +22,21 @@ STOP_TIMEOUT_SECONDS = 15.0
 POLL_SECONDS = 0.02
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test stale compiled modules: a ``.so`` older than its ``.py`` hides the edit."""
+    stale = []
+    for compiled in (ROOT / "cache_api").rglob("*.so"):
+        source = compiled.with_name(compiled.name.split(".", 1)[0] + ".py")
+        if source.exists() and compiled.stat().st_mtime < source.stat().st_mtime:
+            stale.append(str(compiled.relative_to(ROOT)))
+    if stale:
+        pytest.exit(
+            f"compiled modules older than their source: {', '.join(stale)}; rebuild with "
+            "`pip install -e .` (or delete the .so files to test pure Python)",
+            returncode=2,
+        )
+
+
 class FakeClock:
     """A monotonic clock the test moves by hand."""
 

@@ -62,7 +62,7 @@ def test_hadolint_reports_nothing() -> None:
 
 
 def test_dockerfile_base_user_env_port_and_start() -> None:
-    assert instructions("FROM") == ["python:3.11-slim"]
+    assert instructions("FROM") == ["python:3.11-slim AS build", "python:3.11-slim"]
     users = instructions("USER")
     assert users and users[-1] not in {"root", "0"}
     env = " ".join(instructions("ENV"))
@@ -78,14 +78,27 @@ def test_dockerfile_health_check_is_python_against_health() -> None:
     assert check.endswith('CMD ["python", "-m", "cache_api.probe"]')
 
 
+def runtime_stage() -> list[str]:
+    """The instructions of the last stage, the image that runs."""
+    last_from = max(i for i, line in enumerate(INSTRUCTIONS) if line.startswith("FROM "))
+    return INSTRUCTIONS[last_from:]
+
+
+def test_the_build_stage_compiles_a_wheel_and_the_image_ships_no_compiler() -> None:
+    build = INSTRUCTIONS[: len(INSTRUCTIONS) - len(runtime_stage())]
+    assert any("apt-get install" in line and "gcc" in line for line in build)
+    assert any("pip wheel" in line and "/wheels" in line for line in build)
+    assert not any("apt-get" in line or "gcc" in line for line in runtime_stage())
+    assert "COPY --from=build /wheels /wheels" in runtime_stage()
+
+
 def test_dependencies_are_installed_before_the_code_is_copied() -> None:
-    copies = instructions("COPY")
-    runs = instructions("RUN")
-    assert copies[0] == "requirements.txt ."
-    assert INSTRUCTIONS.index("COPY requirements.txt .") < INSTRUCTIONS.index("RUN " + runs[0])
-    assert "pip install --no-cache-dir -r requirements.txt" in runs[0]
-    code = INSTRUCTIONS.index("COPY cache_api/ cache_api/")
-    assert INSTRUCTIONS.index("RUN " + runs[0]) < code
+    stage = runtime_stage()
+    requirements = stage.index("COPY requirements.txt .")
+    install = next(i for i, line in enumerate(stage) if "-r requirements.txt" in line)
+    code = stage.index("COPY --from=build /wheels /wheels")
+    assert requirements < install < code
+    assert "pip install --no-cache-dir -r requirements.txt" in stage[install]
 
 
 def test_dockerignore_lets_in_only_what_the_image_needs() -> None:
@@ -96,7 +109,15 @@ def test_dockerignore_lets_in_only_what_the_image_needs() -> None:
     ]
     assert lines[0] == "*"
     included = {line[1:] for line in lines if line.startswith("!")}
-    assert included == {"requirements.txt", "wsgi.py", "cache_api/"}
+    assert included == {
+        "requirements.txt",
+        "wsgi.py",
+        "cache_api/",
+        "pyproject.toml",
+        "setup.py",
+        "README.md",
+    }
+    assert "cache_api/**/*.so" in lines
 
 
 def test_requirements_match_the_runtime_dependencies() -> None:

@@ -22,6 +22,7 @@ from cache_api.policies.sketch import (
     CountingBloomFilter,
     FrequencySketch,
 )
+from cache_api.policies.wtinylfu import WTinyLfu
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
 from cache_api.types import FOREVER, Key, Policy, PutResult
 from tests.conftest import FakeClock
@@ -315,9 +316,8 @@ class ExactCounts:
 def test_w_tinylfu_follows_libcachesim_by_hand() -> None:
     # Capacity 100: window 1 entry, main 99 split as libCacheSim's SLRU 1:4 truncates it:
     # probation int(0.2 x 99) = 19, protected int(0.8 x 99) = 79 (one entry short of 99).
-    policy = Driven(make_policy("W_TINYLFU", 100))
     counts = ExactCounts()
-    policy.policy._filter = counts  # type: ignore[attr-defined]
+    policy = Driven(WTinyLfu(100, counts=lambda _entries: counts))
     keys = [key(i) for i in range(100)]
     assert drive(policy, 100, keys) == []  # all in the window until the cache is full
     stored = set(keys)

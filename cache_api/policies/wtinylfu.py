@@ -85,7 +85,8 @@ variant 16-32), and for the adaptive variant the ghosts' nodes
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, Protocol
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.sketch import (
@@ -312,15 +313,38 @@ class WTinyLfuAdaptive(CapacityAware):
         return len(window)
 
 
+class Counts(Protocol):
+    """The frequency filter ``WTinyLfu`` counts keys in (``CountingBloomFilter``)."""
+
+    def add(self, key: Key) -> None:
+        """Count one more sighting of ``key``."""
+        ...
+
+    def estimate(self, key: Key) -> int:
+        """How often ``key`` was seen (at least; collisions only add)."""
+        ...
+
+    def decay(self) -> None:
+        """Halve every count."""
+        ...
+
+
 class WTinyLfu(CapacityAware):
-    """libCacheSim's ``WTinyLFU`` (defaults: 1 % window, SLRU main 1:4, counting Bloom filter)."""
+    """libCacheSim's ``WTinyLFU`` (defaults: 1 % window, SLRU main 1:4, counting Bloom filter).
+
+    ``counts`` makes the filter for a main area of that many entries; tests
+    pass an exact counter to work traces by hand.
+    """
 
     name: ClassVar[str] = "W_TINYLFU"
     evicts: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = W_TINYLFU_BYTES_PER_ENTRY
 
-    def __init__(self, capacity: int = 0) -> None:
+    def __init__(
+        self, capacity: int = 0, counts: Callable[[int], Counts] = CountingBloomFilter
+    ) -> None:
         super().__init__(capacity)
+        self._counts = counts
         self.table: dict[Key, bytes] = {}
         self._window: OrderedDict[Key, None] = OrderedDict()
         self._probation: OrderedDict[Key, None] = OrderedDict()
@@ -332,7 +356,7 @@ class WTinyLfu(CapacityAware):
         self._main_max = 0
         self._probation_max = 0
         self._protected_max = 0
-        self._filter = CountingBloomFilter(0)
+        self._filter = counts(0)
         self._hits_left = 1
         if capacity:
             self._resize(capacity)
@@ -344,7 +368,7 @@ class WTinyLfu(CapacityAware):
         main = self._main_max = max(capacity - self._window_max, 0)
         self._probation_max = int(PROBATION_PARTS / SLRU_PARTS * main)
         self._protected_max = int(PROTECTED_PARTS / SLRU_PARTS * main)
-        self._filter = CountingBloomFilter(main)
+        self._filter = self._counts(main)
         self._hits_left = DECAY_PERIOD_PER_ENTRY * max(main, 1)
         protected, probation = self._protected, self._probation
         while len(protected) > self._protected_max:
