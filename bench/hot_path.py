@@ -90,7 +90,7 @@ def main() -> None:
     n = args.requests
     kinds = args.kinds.split(",")
     puts = [
-        b"PUT /object/k%d HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        b"PUT /object/k%d?ttl=3600 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
         b"Content-Length: %d\r\n\r\n%s" % (i % KEYS, len(VALUE), VALUE)
         for i in range(n if "put" in kinds else 0)
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import Final
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from cache_api.config import MAX_TTL_SECONDS, Settings
@@ -25,19 +26,19 @@ from cache_api.types import (
     json_response,
 )
 
-OBJECT_PREFIX = b"/object/"
-OBJECT_PREFIX_LENGTH = len(OBJECT_PREFIX)
-DEFAULT_CONTENT_TYPE = b"application/octet-stream"
+OBJECT_PREFIX: Final = b"/object/"
+OBJECT_PREFIX_LENGTH: Final = len(OBJECT_PREFIX)
+DEFAULT_CONTENT_TYPE: Final = b"application/octet-stream"
 
 
-SUCCESS = json_response(200, "success")
-NO_STORAGE = json_response(507, "The server has no storage")
-NOT_FOUND = json_response(404, "Not found")
-EMPTY_KEY = json_response(400, "The key must not be empty")
-BAD_TTL = json_response(
+SUCCESS: Final = json_response(200, "success")
+NO_STORAGE: Final = json_response(507, "The server has no storage")
+NOT_FOUND: Final = json_response(404, "Not found")
+EMPTY_KEY: Final = json_response(400, "The key must not be empty")
+BAD_TTL: Final = json_response(
     400, f"ttl must be a whole number of seconds from 0 (forever) to {MAX_TTL_SECONDS}"
 )
-OBJECT_METHODS = (b"GET", b"HEAD", b"PUT", b"POST", b"DELETE")
+OBJECT_METHODS: Final = (b"GET", b"HEAD", b"PUT", b"POST", b"DELETE")
 
 
 class Match(enum.Enum):
@@ -131,9 +132,9 @@ class Api:
         return json_response(405, f"Method {name} is not allowed here", allow_header(allowed))
 
 
-MISSING_HEAD = b'{"message": "Object at '
-MISSING_TAIL = b' is not found or expired"}\n'
-JSON_SAFE = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
+MISSING_HEAD: Final = b'{"message": "Object at '
+MISSING_TAIL: Final = b' is not found or expired"}\n'
+JSON_SAFE: Final = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
 """Bytes that stand for themselves inside a JSON string."""
 
 
@@ -145,8 +146,21 @@ def missing(key: Key) -> Response:
     return json_response(404, f"Object at {name} is not found or expired")
 
 
+TTL_PREFIX: Final = b"ttl="
+
+
 def parse_ttl(query: bytes, default: int) -> int | None:
-    """The ``ttl`` query parameter in seconds, ``default`` if absent, None if invalid."""
+    """The ``ttl`` query parameter in seconds, ``default`` if absent, None if invalid.
+
+    A query that is just ``ttl=<ASCII digits>`` (what clients send) is read
+    directly; any other goes through ``parse_qsl``, which costs about 17,000
+    instructions (callgrind), as much as the rest of a PUT.
+    """
+    if query.startswith(TTL_PREFIX):
+        digits = query[len(TTL_PREFIX) :]
+        if digits.isdigit():
+            ttl = int(digits)
+            return ttl if ttl <= MAX_TTL_SECONDS else None
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
     values = [value for name, value in pairs if name == "ttl"]
     if not values:

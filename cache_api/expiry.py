@@ -49,32 +49,32 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 from cache_api.types import Clock, Key
 
-EXPIRY_BUCKET_SECONDS = 1.0
+EXPIRY_BUCKET_SECONDS: Final = 1.0
 """Width of one wheel bucket, in seconds; must not exceed the smallest TTL (1 s)."""
 
-COMPACT_STALE_FACTOR = 2
+COMPACT_STALE_FACTOR: Final = 2
 """Rebuild the wheel when its references exceed this many times the stored entries."""
 
-COMPACT_MIN_REFS = 1024
+COMPACT_MIN_REFS: Final = 1024
 """Never rebuild a wheel holding fewer references than this."""
 
-ACTIVE_EXPIRE_TICK_SECONDS = 0.1
+ACTIVE_EXPIRE_TICK_SECONDS: Final = 0.1
 """How often the server runs one active-expiry tick (10 Hz, Redis's default ``hz``)."""
 
-ACTIVE_EXPIRE_KEYS_PER_LOOP = 20
+ACTIVE_EXPIRE_KEYS_PER_LOOP: Final = 20
 """Keys reclaimed between two clock reads (Redis's ``ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP``)."""
 
-ACTIVE_EXPIRE_MAX_KEYS_PER_TICK = 20_000
+ACTIVE_EXPIRE_MAX_KEYS_PER_TICK: Final = 20_000
 """Most keys one tick may reclaim, whatever the clock says."""
 
-ACTIVE_EXPIRE_BUDGET_SECONDS = 0.0025
+ACTIVE_EXPIRE_BUDGET_SECONDS: Final = 0.0025
 """Most time one tick may spend, in seconds (2.5 ms of each 100 ms tick)."""
 
-STALE_RATIO_SMOOTHING = 0.05
+STALE_RATIO_SMOOTHING: Final = 0.05
 """Weight of the newest tick in the smoothed stale-ratio estimate (an EMA)."""
 
 ExpiryOf = Callable[[Key], float | None]

@@ -25,51 +25,51 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import cast
+from typing import Final, cast
 
 import httptools
 
 from cache_api.traffic import RequestCounts
 from cache_api.types import Handler, Request, Response, json_response
 
-log = logging.getLogger("cache_api.http")
+log: Final = logging.getLogger("cache_api.http")
 
-STATUS_LINES: dict[int, bytes] = {
+STATUS_LINES: Final[dict[int, bytes]] = {
     status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode() for status in HTTPStatus
 }
-STATUS_HEADS: dict[int, bytes] = {
+STATUS_HEADS: Final[dict[int, bytes]] = {
     status: line + b"content-type: " for status, line in STATUS_LINES.items()
 }
 """The status line and the name of the first header, which every answer carries."""
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-CONNECTION_CLOSE = b"connection: close\r\n"
-CONNECTION_KEEP_ALIVE = b"connection: keep-alive\r\n"
-CRLF = b"\r\n"
-CONTENT_TYPE_NAME_BYTES = len(b"content-type")
-CONTENT_LENGTH_NAME_BYTES = len(b"content-length")
-EXPECT_NAME_BYTES = len(b"expect")
+CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+CONNECTION_CLOSE: Final = b"connection: close\r\n"
+CONNECTION_KEEP_ALIVE: Final = b"connection: keep-alive\r\n"
+CRLF: Final = b"\r\n"
+CONTENT_TYPE_NAME_BYTES: Final = len(b"content-type")
+CONTENT_LENGTH_NAME_BYTES: Final = len(b"content-length")
+EXPECT_NAME_BYTES: Final = len(b"expect")
 
-LARGE_BODY_BYTES = 64 * 1024
+LARGE_BODY_BYTES: Final = 64 * 1024
 """Bodies of at least this many bytes are written after the head rather than copied into it."""
 
-PREBUILT_LENGTHS = 4096
+PREBUILT_LENGTHS: Final = 4096
 """Content-Length lines for bodies below this many bytes are built once, at import."""
-LENGTH_LINE = b"\r\ncontent-length: %d\r\n"
-LENGTH_LINES = [LENGTH_LINE % size for size in range(PREBUILT_LENGTHS)]
+LENGTH_LINE: Final = b"\r\ncontent-length: %d\r\n"
+LENGTH_LINES: Final = [LENGTH_LINE % size for size in range(PREBUILT_LENGTHS)]
 
-LINGER_SECONDS = 2.0
+LINGER_SECONDS: Final = 2.0
 """Seconds an erroring connection keeps reading, and dropping, the client's bytes."""
 
-UNKNOWN_METHOD = b"UNKNOWN"
+UNKNOWN_METHOD: Final = b"UNKNOWN"
 """How an error answered before a request's method was read is counted."""
 
-BAD_REQUEST = json_response(400, "Malformed HTTP request")
-REQUEST_TIMEOUT = json_response(408, "Request headers not received in time")
-PAYLOAD_TOO_LARGE = json_response(413, "Request body is larger than MAX_OBJECT_SIZE")
-URI_TOO_LONG = json_response(414, "Request URL is longer than MAX_HEADER_SIZE")
-HEADERS_TOO_LARGE = json_response(431, "Request headers are larger than MAX_HEADER_SIZE")
-INTERNAL_ERROR = json_response(500, "Internal server error")
-TOO_MANY_CONNECTIONS = json_response(503, "Too many connections (MAX_CONNECTIONS)")
+BAD_REQUEST: Final = json_response(400, "Malformed HTTP request")
+REQUEST_TIMEOUT: Final = json_response(408, "Request headers not received in time")
+PAYLOAD_TOO_LARGE: Final = json_response(413, "Request body is larger than MAX_OBJECT_SIZE")
+URI_TOO_LONG: Final = json_response(414, "Request URL is longer than MAX_HEADER_SIZE")
+HEADERS_TOO_LARGE: Final = json_response(431, "Request headers are larger than MAX_HEADER_SIZE")
+INTERNAL_ERROR: Final = json_response(500, "Internal server error")
+TOO_MANY_CONNECTIONS: Final = json_response(503, "Too many connections (MAX_CONNECTIONS)")
 
 
 @dataclass(frozen=True, slots=True)

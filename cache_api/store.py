@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Final
 
 from cache_api.expiry import COMPACT_MIN_REFS, ExpiryWheel
 from cache_api.types import FOREVER, Found, Key, Policy, PutResult
 
-ENTRY_OVERHEAD_BYTES = 107
+ENTRY_OVERHEAD_BYTES: Final = 107
 """Bytes one entry costs beyond its key, value and Content-Type lengths.
 
 Measured as resident memory by ``bench/entry_overhead.py``: 1 M entries of
@@ -46,17 +47,17 @@ own bookkeeping is added on top (``Policy.per_entry_bytes``).
 # value object cost 96 bytes more per entry than one packed object whose
 # head is 9 bytes; a read answers with a view of the value, so it copies
 # nothing. Cost: a write copies the value once; a read unpacks 9 bytes.
-ENTRY_HEAD = struct.Struct("<dB")
-INLINE_TYPE_LENGTH = struct.Struct("<I")
-INLINE_TYPE = 255
-MAX_SHARED_CONTENT_TYPES = INLINE_TYPE
+ENTRY_HEAD: Final = struct.Struct("<dB")
+INLINE_TYPE_LENGTH: Final = struct.Struct("<I")
+INLINE_TYPE: Final = 255
+MAX_SHARED_CONTENT_TYPES: Final = INLINE_TYPE
 """Distinct Content-Types kept once in the store; entries of any others carry theirs."""
-VIEW_FROM_BYTES = 4096
+VIEW_FROM_BYTES: Final = 4096
 """Entries of at least this many bytes are read as a zero-copy view; smaller ones are
 copied, which is cheaper than making a view (measured: 118 ns against 384 ns at 100 B)."""
 
-_unpack_head = ENTRY_HEAD.unpack_from
-_HEAD_SIZE = ENTRY_HEAD.size
+_unpack_head: Final = ENTRY_HEAD.unpack_from
+_HEAD_SIZE: Final = ENTRY_HEAD.size
 
 
 def entry_size(key: Key, value: bytes, content_type: bytes, overhead: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Awaitable, Callable
-from typing import ClassVar, Protocol
+from typing import ClassVar, Final, Protocol
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds; ``time.monotonic`` in production, a fake in tests."""
@@ -13,7 +13,7 @@ Clock = Callable[[], float]
 Key = bytes
 """A cache key: the percent-decoded bytes of the URL path after ``/object/``."""
 
-FOREVER = float("inf")
+FOREVER: Final = float("inf")
 """The ``expires_at`` of an entry stored with ``ttl=0``."""
 
 
@@ -88,7 +88,7 @@ class Response:
         self.extra_headers = extra_headers
 
 
-JSON = b"application/json"
+JSON: Final = b"application/json"
 
 
 def json_response(status: int, message: str, extra_headers: bytes = b"") -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import quote_from_bytes
+from urllib.parse import parse_qsl, quote_from_bytes
 
 import pytest
 from hypothesis import given, settings
@@ -303,6 +303,29 @@ def test_parse_ttl_refuses_anything_but_digits(value: str) -> None:
 
 def test_parse_ttl_default() -> None:
     assert parse_ttl(b"x=1", 42) == 42
+
+
+def parse_ttl_by_the_book(query: bytes, default: int) -> int | None:
+    """The rule parse_ttl implements, spelled out with parse_qsl for every query."""
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    values = [value for name, value in pairs if name == "ttl"]
+    if not values:
+        return default
+    if len(values) > 1 or not values[0].isascii() or not values[0].isdigit():
+        return None
+    return int(values[0]) if int(values[0]) <= MAX_TTL_SECONDS else None
+
+
+QUERY_BYTES = st.sampled_from(list(b"ttl=&;+%0123456789aT \x00\xff"))
+
+
+@settings(deadline=None, max_examples=500)
+@given(
+    query=st.lists(QUERY_BYTES, max_size=12).map(bytes)
+    | st.lists(QUERY_BYTES, max_size=8).map(lambda tail: b"ttl=" + bytes(tail))
+)
+def test_parse_ttl_fast_path_agrees_with_parse_qsl(query: bytes) -> None:
+    assert parse_ttl(query, 42) == parse_ttl_by_the_book(query, 42)
 
 
 # -- keys ----------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ dict's node index.
 """
 
 from collections import OrderedDict
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from cache_api.types import Key
 
-ORDERED_TABLE_BYTES_PER_ENTRY = 155
+ORDERED_TABLE_BYTES_PER_ENTRY: Final = 155
 """An ordered table's list node (32 B), node index and extra hash-table room, as RSS,
 for a full cache under churn, the state a cache with ``MAX_MEMORY`` lives in.
 

@@ -43,39 +43,39 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.types import Key
 
-LOG_FACTOR = 10
+LOG_FACTOR: Final = 10
 """Redis's ``lfu-log-factor``: higher makes the counter grow more slowly."""
 
-INITIAL_COUNTER = 5
+INITIAL_COUNTER: Final = 5
 """Redis's ``LFU_INIT_VAL``: a new entry's counter, so it is not evicted at once."""
 
-MAX_COUNTER = 255
+MAX_COUNTER: Final = 255
 """Counter saturation (8 bits, as Redis)."""
 
-DECAY_PERIOD_PER_ENTRY = 4
+DECAY_PERIOD_PER_ENTRY: Final = 4
 """Operations per decay step (counter -1), per entry of capacity: four cache turnovers.
 
 Measured on the traces of ``bench/hit_ratio.py``: at 1 the counters decay so
 fast that LFU behaves as LRU; at 16 stale keys hold on (sprite at 10 % loses
 0.1 of hit ratio); 4 is no worse than LRU within 0.003 on every case tried."""
 
-MIN_DECAY_PERIOD = 16
+MIN_DECAY_PERIOD: Final = 16
 """Fewest operations per decay step, whatever the capacity."""
 
-INCREMENT_PROBABILITY = tuple(
+INCREMENT_PROBABILITY: Final = tuple(
     1.0 / (max(counter - INITIAL_COUNTER, 0) * LOG_FACTOR + 1) for counter in range(MAX_COUNTER)
 )
 """Redis's ``LFULogIncr`` chance to increment a counter, by counter value."""
 
-RANDOM_SEED = 0x5EED
+RANDOM_SEED: Final = 0x5EED
 """Seed of the per-policy generator behind the probabilistic increment."""
 
-LFU_BYTES_PER_ENTRY = 270
+LFU_BYTES_PER_ENTRY: Final = 270
 """Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state): ordered-dict node in a
 bucket, the key -> bucket dict slot, the buckets."""
 

@@ -43,24 +43,24 @@ keeps evicted keys' ``bytes`` alive); ``per_entry_bytes`` is the measured sum.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.types import Key
 
-SMALL_QUEUE_SHARE = 0.10
+SMALL_QUEUE_SHARE: Final = 0.10
 """Share of the capacity (in entries) for the small, probationary FIFO."""
 
-GHOST_QUEUE_SHARE = 0.90
+GHOST_QUEUE_SHARE: Final = 0.90
 """Keys the ghost FIFO remembers, as a share of the capacity in entries."""
 
-PROMOTION_READS = 2
+PROMOTION_READS: Final = 2
 """Reads in the small queue that earn a move to the main queue at eviction time."""
 
-MAX_FREQUENCY = 3
+MAX_FREQUENCY: Final = 3
 """Saturation of the per-entry read counter (2 bits): at most 3 extra laps in main."""
 
-S3FIFO_BYTES_PER_ENTRY = 285
+S3FIFO_BYTES_PER_ENTRY: Final = 285
 """Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state, ghost full): queues,
 ghost nodes and the evicted keys the ghost keeps alive."""
 

@@ -36,32 +36,33 @@ to a power of two (so 32 to 64).
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from cache_api.types import Key
 
-SKETCH_DEPTH = 2
+SKETCH_DEPTH: Final = 2
 """Rows: counters per key (Caffeine: 4; see above)."""
 
-COUNTERS_PER_ENTRY = 32
+COUNTERS_PER_ENTRY: Final = 32
 """Counters per entry of capacity, over both rows (Caffeine: 16 over 4 rows).
 
 Two rows twice as wide over-count about as little as Caffeine's four: with 16,
 the (then Caffeine-style) W_TINYLFU missed up to 0.007 more than libCacheSim on web12;
 with 32, within 0.004 (``tests/test_hit_ratio.py``, ten hash seeds)."""
 
-MAX_COUNT = 15
+MAX_COUNT: Final = 15
 """Counter saturation: 4 bits."""
 
-SAMPLE_SIZE_PER_ENTRY = 10
+SAMPLE_SIZE_PER_ENTRY: Final = 10
 """Increments between two halvings, per entry of capacity (Caffeine: 10)."""
 
-MIN_SKETCH_CAPACITY = 64
+MIN_SKETCH_CAPACITY: Final = 64
 """Smallest capacity a sketch is sized for, in entries."""
 
-HIGH_ROW_SHIFT = 32
+HIGH_ROW_SHIFT: Final = 32
 """The second row is indexed by ``hash(key) >> HIGH_ROW_SHIFT``: bits the first row does not use."""
 
-_HALF = bytes(count >> 1 for count in range(256))
+_HALF: Final = bytes(count >> 1 for count in range(256))
 
 
 class FrequencySketch:
@@ -126,17 +127,17 @@ class FrequencySketch:
         self.resets += 1
 
 
-CBF_ERROR = 0.001
+CBF_ERROR: Final = 0.001
 """The false-positive rate libCacheSim sizes its filter for (``minimalIncrementCBF_init``)."""
 
-CBF_COUNTERS_PER_ENTRY = -math.log(CBF_ERROR) / math.log(2) ** 2
+CBF_COUNTERS_PER_ENTRY: Final = -math.log(CBF_ERROR) / math.log(2) ** 2
 """Counters per entry of the sized-for population: -ln(error) / ln(2)^2 = 14.38."""
 
-CBF_HASHES = math.ceil(math.log(2) * CBF_COUNTERS_PER_ENTRY)
+CBF_HASHES: Final = math.ceil(math.log(2) * CBF_COUNTERS_PER_ENTRY)
 """Counters per key: ln(2) x counters per entry, rounded up = 10."""
 
 
-_PLUS_ONE = bytes(min(count + 1, 255) for count in range(256))
+_PLUS_ONE: Final = bytes(min(count + 1, 255) for count in range(256))
 
 
 class CountingBloomFilter:

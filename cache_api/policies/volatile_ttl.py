@@ -41,20 +41,20 @@ from __future__ import annotations
 import heapq
 import math
 from collections import OrderedDict, deque
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from cache_api.types import FOREVER, Key
 
-EXPIRY_BUCKET_SECONDS = 1.0
+EXPIRY_BUCKET_SECONDS: Final = 1.0
 """Width of one expiry bucket, in seconds: the precision of "nearest expiry"."""
 
-COMPACT_STALE_FACTOR = 2
+COMPACT_STALE_FACTOR: Final = 2
 """Rebuild the buckets when their references exceed this many times the live TTL keys."""
 
-COMPACT_MIN_REFS = 1024
+COMPACT_MIN_REFS: Final = 1024
 """Never rebuild buckets holding fewer references than this."""
 
-VOLATILE_TTL_BYTES_PER_ENTRY = 120
+VOLATILE_TTL_BYTES_PER_ENTRY: Final = 120
 """Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state, TTLs over 1000 seconds)."""
 
 

@@ -86,7 +86,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import ClassVar, Protocol
+from typing import ClassVar, Final, Protocol
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.sketch import (
@@ -97,32 +97,32 @@ from cache_api.policies.sketch import (
 )
 from cache_api.types import Key
 
-WINDOW_SHARE = 0.01
+WINDOW_SHARE: Final = 0.01
 """Share of the capacity (in entries) for the admission window (libCacheSim's 1 %; the adaptive
 variant's start, as Caffeine's)."""
 
-PROTECTED_SHARE = 0.80
+PROTECTED_SHARE: Final = 0.80
 """W_TINYLFU_ADAPTIVE: share of the main space for the protected segment (Caffeine: 80 %)."""
 
-MIN_WINDOW = 1
+MIN_WINDOW: Final = 1
 """Fewest entries in the window."""
 
-GHOST_SHARE = 0.10
+GHOST_SHARE: Final = 0.10
 """Keys each ghost FIFO of the adaptive variant remembers, per entry of capacity."""
 
-WINDOW_STEP = 1.0
+WINDOW_STEP: Final = 1.0
 """Entries the adaptive window grows or shrinks by on one ghost hit."""
 
 PROBATION_PARTS, PROTECTED_PARTS, SLRU_PARTS = 1, 4, 5
 """W_TINYLFU's SLRU segments, libCacheSim's ``seg-size=1:4``: each truncated to whole entries."""
 
-DECAY_PERIOD_PER_ENTRY = 32
+DECAY_PERIOD_PER_ENTRY: Final = 32
 """W_TINYLFU halves its filter every 32 x main-size main hits (libCacheSim's "sample size")."""
 
-W_TINYLFU_BYTES_PER_ENTRY = 147
+W_TINYLFU_BYTES_PER_ENTRY: Final = 147
 """Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state): queue nodes plus filter."""
 
-W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY = 191
+W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 191
 """Measured likewise, with both ghosts full (their keys included)."""
 
 
