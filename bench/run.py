@@ -5,7 +5,8 @@ Installs what it needs (apt: wrk, nginx, redis, memcached; a venv in
 bench/.venv with the project and Flask), re-executes itself inside the venv,
 then measures throughput against Flask, nginx and redis, memory per object
 against redis and memcached, and scaling with cache size and eviction.
-Results go to bench/results/{latest,quick}.{md,json}.
+Results go to bench/results/{latest,quick}.{md,json}; a run of some sections only
+(``--only``) goes to bench/results/partial.{md,json}, so it never replaces a full run.
 """
 
 from __future__ import annotations
@@ -463,7 +464,7 @@ def main_in_venv(argv: list[str]) -> int:
         procs.stop_all()
     total = time.monotonic() - started
     machine = machine_info(loadavg_start)
-    name = "quick" if bench.quick else "latest"
+    name = "quick" if bench.quick else "partial" if args.only else "latest"
     RESULTS_DIR.mkdir(exist_ok=True)
     text = markdown(bench, machine, total)
     (RESULTS_DIR / f"{name}.md").write_text(text)
