@@ -161,6 +161,11 @@ def parse_ttl(query: bytes, default: int) -> int | None:
         if digits.isdigit():
             ttl = int(digits)
             return ttl if ttl <= MAX_TTL_SECONDS else None
+    return parse_ttl_query(query, default)
+
+
+def parse_ttl_query(query: bytes, default: int) -> int | None:
+    """``parse_ttl`` for any query string, read with ``parse_qsl``."""
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
     values = [value for name, value in pairs if name == "ttl"]
     if not values:
