@@ -464,7 +464,8 @@ def main_in_venv(argv: list[str]) -> int:
         procs.stop_all()
     total = time.monotonic() - started
     machine = machine_info(loadavg_start)
-    name = "quick" if bench.quick else "partial" if args.only else "latest"
+    partial = set(bench.sections) != set(SECTIONS)
+    name = "quick" if bench.quick else "partial" if partial else "latest"
     RESULTS_DIR.mkdir(exist_ok=True)
     text = markdown(bench, machine, total)
     (RESULTS_DIR / f"{name}.md").write_text(text)
