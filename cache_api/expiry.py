@@ -17,16 +17,21 @@ too, but costs about 70 bytes per entry; a bucket reference costs 8.
 How: TTLs are whole seconds, so a write at ``now`` expires at least one second
 later and never lands in the bucket containing ``now``. The oldest bucket is
 therefore closed once ``now`` has reached it; it is then sorted once by expiry
-and drained from its earliest end. Overwrites and deletes leave a stale
-reference behind, which the drain skips (the entry is gone or now expires in
-another bucket); an overwrite whose expiry falls in the same second as the
-one it replaces keeps the reference already filed instead. When stale
+and drained from its earliest end. A live entry's reference may sit in an
+earlier bucket than its expiry, never a later one: an overwrite that keeps or
+extends the expiry (a client refreshing a TTL) files nothing, and the drain
+moves the reference on to the entry's own second when it meets it there, as a
+hierarchical timing wheel cascades. An overwrite that shortens the expiry files
+a new reference; deletes and those overwrites leave stale references behind,
+which the drain skips (the entry is gone, or expires before the bucket). When
 references exceed ``COMPACT_STALE_FACTOR`` times the live entries, the store
 rebuilds the wheel, so stale memory stays bounded.
 
-Cost: O(1) to add; O(log b) per bucket opened, for b buckets; O(k log k) once
-per bucket of k keys when it opens, i.e. O(log k) amortized per key; 8 bytes
-per volatile entry plus about 100 bytes per non-empty second.
+Cost: O(1) to add, and nothing for a write that keeps or extends a live
+entry's expiry; O(1) to move a reference on; O(log b) per bucket opened, for b
+buckets; O(k log k) once per bucket of k keys when it opens, i.e. O(log k)
+amortized per key; 8 bytes per volatile entry plus about 100 bytes per
+non-empty second.
 
 Active expiry cycle
 -------------------
@@ -51,7 +56,7 @@ import math
 from collections.abc import Callable
 from typing import Final, Protocol
 
-from cache_api.types import Clock, Key
+from cache_api.types import FOREVER, Clock, Key
 
 EXPIRY_BUCKET_SECONDS: Final = 1.0
 """Width of one wheel bucket, in seconds; must not exceed the smallest TTL (1 s)."""
@@ -109,18 +114,21 @@ class ExpiryWheel:
         """Remember that ``key`` expires at ``expires_at`` (finite).
 
         ``replaced`` is the ``expires_at`` of the live entry this write replaced,
-        if any: when it falls in the same bucket, the reference filed for it
-        stands for the new entry too, and no stale one is left behind.
+        if any: when it is no later than ``expires_at``, the reference filed for
+        it (in its bucket or an earlier one) stands for the new entry too, and
+        the drain moves it on (see the module notes).
         """
-        bucket = bucket_of(expires_at)
-        if replaced is not None and math.isfinite(replaced) and bucket_of(replaced) == bucket:
+        if replaced is not None and replaced <= expires_at and math.isfinite(replaced):
             return
+        self._file(key, bucket_of(expires_at))
+        self.refs += 1
+
+    def _file(self, key: Key, bucket: int) -> None:
         keys = self._buckets.get(bucket)
         if keys is None:
             self._buckets[bucket] = keys = []
             heapq.heappush(self._heap, bucket)
         keys.append(key)
-        self.refs += 1
 
     def pop_expired(self, now: float, expiry_of: ExpiryOf) -> Key | None:
         """The key of an entry expired at ``now``, earliest first, or None if none is."""
@@ -129,6 +137,10 @@ class ExpiryWheel:
                 return None
             key = self._open[-1]
             expires_at = expiry_of(key)
+            if expires_at is not None and expires_at >= self._open_end and expires_at != FOREVER:
+                self._open.pop()
+                self._file(key, bucket_of(expires_at))
+                continue
             if expires_at is None or not self._open_start <= expires_at < self._open_end:
                 self._open.pop()
                 self.refs -= 1

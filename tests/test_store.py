@@ -210,11 +210,38 @@ def test_overwritten_keys_are_not_expired_early(clock: FakeClock) -> None:
 
 def test_stale_wheel_references_are_compacted(clock: FakeClock) -> None:
     store = make()
-    for i in range(20_000):
-        store.put(b"same", b"%d" % i, b"", 3600, clock())
+    for i in range(20_000):  # each write shortens the TTL: each files a reference
+        store.put(b"same", b"%d" % i, b"", 30_000 - i, clock())
     assert store._wheel.refs <= 2 * 1024 + 1
-    clock.advance(3600)
+    clock.advance(10_001)
     assert store.expire_due(clock(), 10) == 1
+
+
+def test_ttl_refreshes_file_no_reference_and_the_entry_still_expires(clock: FakeClock) -> None:
+    store = make()
+    for _ in range(100):  # a client refreshing a 10 s TTL every second
+        store.put(b"k", b"v", b"", 10, clock())
+        clock.advance(1)
+    assert store._wheel.refs == 1
+    clock.advance(8.5)  # the last write, at +99 s, expires at +109 s
+    assert store.expire_due(clock(), 10) == 0  # its reference (+10 s) moved on to +109 s
+    assert store._wheel.refs == 1
+    assert store.get(b"k", clock()) is not None
+    clock.advance(0.5)
+    assert store.expire_due(clock(), 10) == 1
+    assert (len(store), store._wheel.refs) == (0, 0)
+
+
+def test_a_shortened_ttl_files_a_new_reference(clock: FakeClock) -> None:
+    store = make()
+    store.put(b"k", b"v", b"", 100, clock())
+    store.put(b"k", b"v", b"", 5, clock())
+    assert store._wheel.refs == 2
+    clock.advance(5)
+    assert store.expire_due(clock(), 10) == 1
+    clock.advance(100)
+    assert store.expire_due(clock(), 10) == 0
+    assert store._wheel.refs == 0
 
 
 def test_large_and_small_values_with_shared_and_inline_content_types(clock: FakeClock) -> None:
