@@ -53,6 +53,9 @@ SHUTDOWN_POLL_SECONDS = 0.02
 
 BYTES_PER_MIB = 1024**2
 
+PURE_PYTHON_ENV = "CACHE_API_PURE_PYTHON"
+"""Set at install to skip compiling (``setup.py``); the banner then only notes it."""
+
 
 def compiled_modules() -> list[str]:
     """The loaded ``cache_api`` modules that are mypyc-compiled extensions (see ``setup.py``)."""
@@ -284,6 +287,8 @@ def _log_banner(loaded: Loaded, server: asyncio.Server) -> None:
     )
     if compiled := compiled_modules():
         lifecycle.info("hot path compiled by mypyc: %d modules", len(compiled))
+    elif os.environ.get(PURE_PYTHON_ENV):
+        lifecycle.info("hot path is pure Python (%s is set)", PURE_PYTHON_ENV)
     else:
         log.warning(
             "hot path is pure Python, about a quarter slower: install with `pip install -e .` "

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from cache_api.server import PURE_PYTHON_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 BANNER = re.compile(rb"listening on http://([0-9.]+):(\d+)")
 START_TIMEOUT_SECONDS = 15.0
@@ -98,7 +100,11 @@ def start_server(
     args: tuple[str, ...] = (),
 ) -> ServerProcess:
     """Start ``python wsgi.py`` with ``CACHE_PORT=0``; learn the port from its banner."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CACHE_")}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CACHE_") or k == PURE_PYTHON_ENV  # a build flag, not a setting
+    }
     full_env.pop("APP_ENV", None)
     full_env.update({"CACHE_PORT": "0", "CACHE_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"})
     full_env.update(env or {})
