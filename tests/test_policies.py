@@ -297,26 +297,15 @@ def test_s3fifo_small_main_ghost_by_hand() -> None:
     assert key(2) in stored and key(13) in stored
 
 
-class ExactCounts:
-    """W_TINYLFU's counting Bloom filter without collisions, for hand-worked traces."""
-
-    def __init__(self) -> None:
-        self.counts: dict[Key, int] = {}
-
-    def add(self, key: Key) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1
-
-    def estimate(self, key: Key) -> int:
-        return self.counts.get(key, 0)
-
-    def decay(self) -> None:
-        self.counts = {k: c >> 1 for k, c in self.counts.items()}
+COLLISION_FREE_ENTRIES = 1_000_000
+"""A counting Bloom filter this large gives the ~100 keys of a hand-worked trace exact
+counts: all ten of a key's counters would have to collide (odds about 1e-30)."""
 
 
 def test_w_tinylfu_follows_libcachesim_by_hand() -> None:
     # Capacity 100: window 1 entry, main 99 split as libCacheSim's SLRU 1:4 truncates it:
     # probation int(0.2 x 99) = 19, protected int(0.8 x 99) = 79 (one entry short of 99).
-    counts = ExactCounts()
+    counts = CountingBloomFilter(COLLISION_FREE_ENTRIES)
     policy = Driven(WTinyLfu(100, counts=lambda _entries: counts))
     keys = [key(i) for i in range(100)]
     assert drive(policy, 100, keys) == []  # all in the window until the cache is full

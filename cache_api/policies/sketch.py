@@ -20,12 +20,19 @@ per key (Caffeine: 4), which halves the interpreted work per count (measured:
 (``COUNTERS_PER_ENTRY`` 32, Caffeine 16) to over-count as little; and a counter
 takes a byte, not a nibble.
 
-How: two ``bytearray`` rows, each a power of two wide; key k uses counter
-``hash(k) & mask`` of the first row and ``(hash(k) >> 32) & mask`` of the
-second: independent bits of Python's 64-bit ``hash`` (cached in the ``bytes``
-object, and salted per process, which keeps an attacker from aiming
-collisions at a key; Caffeine adds random admission for that instead).
-Halving is one C-speed ``bytearray.translate`` per row.
+How: two rows of byte counters (``vec[u8]``, see below), each a power of two
+wide; key k uses counter ``hash(k) & mask`` of the first row and
+``(hash(k) >> 32) & mask`` of the second: independent bits of Python's 64-bit
+``hash`` (cached in the ``bytes`` object, and salted per process, which keeps
+an attacker from aiming collisions at a key; Caffeine adds random admission
+for that instead). Halving is one C-speed ``bytes.translate`` per row.
+
+Why ``vec[u8]`` and 64-bit ``i64`` arithmetic (mypyc's native types, from
+``librt`` and ``mypy_extensions``): compiled, a count is then a few machine
+instructions, where a ``bytearray`` store and a hash above 2**62 each went
+through a boxed Python ``int`` (measured: the sketch policies replayed at a
+quarter to half of LRU's speed, most of it that boxing). Interpreted, they
+behave as a ``bytearray`` and an ``int``.
 
 Cost: increment and frequency O(1); halving O(width) once per
 ``SAMPLE_SIZE_PER_ENTRY`` x capacity increments, O(1) amortized.
@@ -37,6 +44,9 @@ from __future__ import annotations
 
 import math
 from typing import Final
+
+from librt.vecs import vec
+from mypy_extensions import i64, u8
 
 from cache_api.types import Key
 
@@ -65,11 +75,15 @@ HIGH_ROW_SHIFT: Final = 32
 _HALF: Final = bytes(count >> 1 for count in range(256))
 
 
+def _counters(initial: bytes) -> vec[u8]:
+    """A row of byte counters holding ``initial``."""
+    return vec[u8](initial)
+
+
 class FrequencySketch:
     """Approximate recent frequency of keys, 4-bit counters in two rows, halved every sample.
 
-    ``W_TINYLFU_ADAPTIVE`` inlines ``increment`` and ``frequency`` in its hooks (a method
-    call costs as much as the counting); rows, mask and countdown are public.
+    Rows, mask and countdown are public for tests.
     """
 
     __slots__ = ("capacity", "countdown", "high", "low", "mask", "resets", "sample_size")
@@ -79,11 +93,11 @@ class FrequencySketch:
         width = 1 << (capacity * COUNTERS_PER_ENTRY // SKETCH_DEPTH - 1).bit_length()
         self.capacity = width * SKETCH_DEPTH // COUNTERS_PER_ENTRY
         """Entries of capacity the rows are wide enough for (a power of two)."""
-        self.low = bytearray(width)
+        self.low = _counters(bytes(width))
         """First row, indexed by the low bits of ``hash(key)``."""
-        self.high = bytearray(width)
+        self.high = _counters(bytes(width))
         """Second row, indexed by bits ``HIGH_ROW_SHIFT`` and up of ``hash(key)``."""
-        self.mask = width - 1
+        self.mask: i64 = width - 1
         self.sample_size = SAMPLE_SIZE_PER_ENTRY * capacity
         self.countdown = self.sample_size
         """Increments left until the next halving."""
@@ -97,23 +111,25 @@ class FrequencySketch:
 
     def increment(self, key: Key) -> None:
         """Count one occurrence of ``key``: each of its counters below 15 goes up by one."""
-        h = hash(key)
+        h: i64 = hash(key)
         mask = self.mask
         row = self.low
         i = h & mask
-        if row[i] < MAX_COUNT:
-            row[i] += 1
+        count = row[i]
+        if count < MAX_COUNT:
+            row[i] = count + 1
         row = self.high
         i = (h >> HIGH_ROW_SHIFT) & mask
-        if row[i] < MAX_COUNT:
-            row[i] += 1
+        count = row[i]
+        if count < MAX_COUNT:
+            row[i] = count + 1
         self.countdown -= 1
         if not self.countdown:
             self.halve()
 
     def frequency(self, key: Key) -> int:
         """The estimated recent count of ``key`` (0..15): the lesser of its counters."""
-        h = hash(key)
+        h: i64 = hash(key)
         mask = self.mask
         low = self.low[h & mask]
         high = self.high[(h >> HIGH_ROW_SHIFT) & mask]
@@ -121,8 +137,8 @@ class FrequencySketch:
 
     def halve(self) -> None:
         """Halve every counter and start the next sample: the sketch forgets."""
-        self.low = self.low.translate(_HALF)
-        self.high = self.high.translate(_HALF)
+        self.low = _counters(bytes(self.low).translate(_HALF))
+        self.high = _counters(bytes(self.high).translate(_HALF))
         self.countdown = self.sample_size
         self.resets += 1
 
@@ -136,8 +152,8 @@ CBF_COUNTERS_PER_ENTRY: Final = -math.log(CBF_ERROR) / math.log(2) ** 2
 CBF_HASHES: Final = math.ceil(math.log(2) * CBF_COUNTERS_PER_ENTRY)
 """Counters per key: ln(2) x counters per entry, rounded up = 10."""
 
-
-_PLUS_ONE: Final = bytes(min(count + 1, 255) for count in range(256))
+CBF_MAX_COUNT: Final = 255
+"""Counter saturation: a byte."""
 
 
 class CountingBloomFilter:
@@ -152,57 +168,58 @@ class CountingBloomFilter:
     increment" compares but increments all), ``estimate`` reads their minimum,
     ``decay`` halves them all.
 
-    Two differences, for speed: the step ``b`` is below a tenth of the width,
-    so a key's counters wrap around the end at most once and are read and
-    written as one or two extended slices of a ``bytearray`` (C loops, no
-    Python loop over the 10 counters); and a counter is a byte that saturates
-    at 255 (libCacheSim's are 32-bit), which only matters between two keys
-    both counted over 255 times since the last halving -- never a contest that
-    decides anything on these traces' cold candidates and victims.
+    One difference: a counter is a byte that saturates at 255 (libCacheSim's
+    are 32-bit), which only matters between two keys both counted over 255
+    times since the last halving -- never a contest that decides anything on
+    these traces' cold candidates and victims. The step ``b`` is below a tenth
+    of the width, so a key's ten counters are distinct.
 
-    Cost: ``add`` and ``estimate`` O(``CBF_HASHES``) in C; ``decay`` O(width)
-    in C. 14.38 bytes per sized-for entry.
+    Cost: ``add`` and ``estimate`` O(``CBF_HASHES``), native loops when
+    compiled; ``decay`` O(width) in C. 14.38 bytes per sized-for entry.
     """
 
     __slots__ = ("counters", "max_step", "width")
 
     def __init__(self, entries: int) -> None:
-        self.width = max(math.ceil(CBF_COUNTERS_PER_ENTRY * max(entries, 1)), 2 * CBF_HASHES)
-        self.max_step = self.width // CBF_HASHES
-        self.counters = bytearray(self.width)
+        self.width: i64 = max(math.ceil(CBF_COUNTERS_PER_ENTRY * max(entries, 1)), 2 * CBF_HASHES)
+        self.max_step: i64 = self.width // CBF_HASHES
+        self.counters = _counters(bytes(self.width))
 
     def add(self, key: Key) -> None:
         """Count one occurrence of ``key``: each of its counters goes up by one (to 255)."""
-        h = hash(key)
+        h: i64 = hash(key)
         width = self.width
         counters = self.counters
-        start = h % width
-        step = (h >> 32) % self.max_step + 1
-        last = start + (CBF_HASHES - 1) * step
-        if last < width:
-            last += 1
-            counters[start:last:step] = counters[start:last:step].translate(_PLUS_ONE)
-        else:
-            counters[start:width:step] = counters[start:width:step].translate(_PLUS_ONE)
-            start += (width - start + step - 1) // step * step - width
-            last += 1 - width
-            counters[start:last:step] = counters[start:last:step].translate(_PLUS_ONE)
+        i = h % width
+        step = (h >> HIGH_ROW_SHIFT) % self.max_step + 1
+        left: i64 = CBF_HASHES
+        while left:
+            count = counters[i]
+            if count < CBF_MAX_COUNT:
+                counters[i] = count + 1
+            i += step
+            if i >= width:
+                i -= width
+            left -= 1
 
     def estimate(self, key: Key) -> int:
         """The least of ``key``'s counters: its count, plus what collisions added."""
-        h = hash(key)
+        h: i64 = hash(key)
         width = self.width
         counters = self.counters
-        start = h % width
-        step = (h >> 32) % self.max_step + 1
-        last = start + (CBF_HASHES - 1) * step
-        if last < width:
-            return min(counters[start : last + 1 : step])
-        low = min(counters[start:width:step])
-        start += (width - start + step - 1) // step * step - width
-        high = min(counters[start : last + 1 - width : step])
-        return low if low < high else high
+        i = h % width
+        step = (h >> HIGH_ROW_SHIFT) % self.max_step + 1
+        least = CBF_MAX_COUNT
+        left: i64 = CBF_HASHES
+        while left:
+            count = counters[i]
+            least = min(least, count)
+            i += step
+            if i >= width:
+                i -= width
+            left -= 1
+        return least
 
     def decay(self) -> None:
         """Halve every counter."""
-        self.counters = self.counters.translate(_HALF)
+        self.counters = _counters(bytes(self.counters).translate(_HALF))

@@ -71,11 +71,10 @@ filter's (``sketch.CBF_*``); W_TINYLFU_ADAPTIVE: ``PROTECTED_SHARE``,
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (one
 contest; warm-up moves are paid by the inserts that filled the window).
-W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters
-(two C-level slices of a ``bytearray``), the dominant cost: it replays at
-about a third of LRU's speed. W_TINYLFU_ADAPTIVE: every read and insert
-costs a two-counter sketch increment (inlined in both hooks: a shared method
-would add a call to each), about half of LRU's speed. Per entry: one
+W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters.
+W_TINYLFU_ADAPTIVE: every read and insert costs a two-counter sketch
+increment. Compiled, both counts are native loops over ``vec[u8]`` rows
+(``sketch``); the replay speeds against LRU are in ``bench/hit_ratio.md``. Per entry: one
 ordered-dict node and the counters (W_TINYLFU 14.4 bytes, the adaptive
 variant 16-32), and for the adaptive variant the ghosts' nodes
 (``2 * GHOST_SHARE`` per entry) and the evicted keys they keep alive;
@@ -86,15 +85,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import ClassVar, Final, Protocol
+from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.sketch import (
-    HIGH_ROW_SHIFT,
-    MAX_COUNT,
-    CountingBloomFilter,
-    FrequencySketch,
-)
+from cache_api.policies.sketch import CountingBloomFilter, FrequencySketch
 from cache_api.types import Key
 
 WINDOW_SHARE: Final = 0.01
@@ -194,39 +188,11 @@ class WTinyLfuAdaptive(CapacityAware):
             del self._evicted_main[key]
             self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
         self._window[key] = None
-        # FrequencySketch.increment, inlined.
-        sketch = self._sketch
-        h = hash(key)
-        mask = sketch.mask
-        row = sketch.low
-        i = h & mask
-        if row[i] < MAX_COUNT:
-            row[i] += 1
-        row = sketch.high
-        i = (h >> HIGH_ROW_SHIFT) & mask
-        if row[i] < MAX_COUNT:
-            row[i] += 1
-        sketch.countdown -= 1
-        if not sketch.countdown:
-            sketch.halve()
+        self._sketch.increment(key)
 
     def on_access(self, key: Key) -> None:
         """Count the read; refresh the LRU position, promoting probation to protected."""
-        # FrequencySketch.increment, inlined.
-        sketch = self._sketch
-        h = hash(key)
-        mask = sketch.mask
-        row = sketch.low
-        i = h & mask
-        if row[i] < MAX_COUNT:
-            row[i] += 1
-        row = sketch.high
-        i = (h >> HIGH_ROW_SHIFT) & mask
-        if row[i] < MAX_COUNT:
-            row[i] += 1
-        sketch.countdown -= 1
-        if not sketch.countdown:
-            sketch.halve()
+        self._sketch.increment(key)
         protected = self._protected
         if key in protected:
             protected.move_to_end(key)
@@ -271,11 +237,7 @@ class WTinyLfuAdaptive(CapacityAware):
                     self._victim = victim
                     self._victim_frequency = sketch.frequency(victim)
                     self._victim_resets = sketch.resets
-                # FrequencySketch.frequency(candidate), inlined.
-                h = hash(candidate)
-                mask = sketch.mask
-                frequency = min(sketch.low[h & mask], sketch.high[(h >> HIGH_ROW_SHIFT) & mask])
-                if frequency > self._victim_frequency:
+                if sketch.frequency(candidate) > self._victim_frequency:
                     del main[victim]
                     probation[candidate] = None
                     self._remember(self._evicted_main, victim)
@@ -313,27 +275,11 @@ class WTinyLfuAdaptive(CapacityAware):
         return len(window)
 
 
-class Counts(Protocol):
-    """The frequency filter ``WTinyLfu`` counts keys in (``CountingBloomFilter``)."""
-
-    def add(self, key: Key) -> None:
-        """Count one more sighting of ``key``."""
-        ...
-
-    def estimate(self, key: Key) -> int:
-        """How often ``key`` was seen (at least; collisions only add)."""
-        ...
-
-    def decay(self) -> None:
-        """Halve every count."""
-        ...
-
-
 class WTinyLfu(CapacityAware):
     """libCacheSim's ``WTinyLFU`` (defaults: 1 % window, SLRU main 1:4, counting Bloom filter).
 
     ``counts`` makes the filter for a main area of that many entries; tests
-    pass an exact counter to work traces by hand.
+    pass one large enough to count without collisions, to work traces by hand.
     """
 
     name: ClassVar[str] = "W_TINYLFU"
@@ -341,7 +287,7 @@ class WTinyLfu(CapacityAware):
     per_entry_bytes: ClassVar[int] = W_TINYLFU_BYTES_PER_ENTRY
 
     def __init__(
-        self, capacity: int = 0, counts: Callable[[int], Counts] = CountingBloomFilter
+        self, capacity: int = 0, counts: Callable[[int], CountingBloomFilter] = CountingBloomFilter
     ) -> None:
         super().__init__(capacity)
         self._counts = counts
