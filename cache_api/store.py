@@ -91,6 +91,7 @@ class Store:
         self._on_access = policy.on_access
         self._on_insert = policy.on_insert
         self._on_delete = policy.on_delete
+        self._victim = policy.victim
         self._wheel = ExpiryWheel()
         self._max_items = max_items
         self._max_bytes = max_bytes
@@ -159,8 +160,10 @@ class Store:
         if old is not None:
             self._unlink(key, old_size)
         while self._limited and not self._fits(1, size):
-            victim = self._policy.victim()
-            self._bytes -= self._size_of(victim, self._data.pop(victim))
+            victim = self._victim()
+            blob = self._data[victim]
+            del self._data[victim]
+            self._bytes -= self._size_of(victim, blob)
             self.evictions += 1
         expires_at = now + ttl if ttl else FOREVER
         self._data[key] = self._pack(value, content_type, expires_at)

@@ -257,6 +257,21 @@ def test_lru_and_fifo_by_hand() -> None:
     assert drive(Driven(make_policy("NEWEST_FIRST")), 3, trace) == [b"c", b"d"]
 
 
+def test_newest_first_after_its_last_write_left() -> None:
+    policy = Driven(make_policy("NEWEST_FIRST"))
+    for k in (b"a", b"b", b"c"):
+        policy.on_insert(k)
+    policy.on_delete(b"c")  # the last write is gone: the newest left is b
+    assert policy.victim() == b"b"
+    assert policy.victim() == b"a"  # two evictions for one write (byte capacity)
+    policy.on_insert(b"d")
+    policy.on_insert(b"e")
+    policy.on_delete(b"d")
+    policy.on_insert(b"d")  # an overwrite is a new write
+    assert policy.victim() == b"d"
+    assert policy.victim() == b"e"
+
+
 def test_sieve_hand_movement() -> None:
     # Queue oldest -> newest: A B C D E F G; A, B and G were read (visited).
     # H: the hand starts at the oldest, clears A and B, evicts C; it rests on D.
