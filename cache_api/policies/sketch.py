@@ -7,25 +7,25 @@
 
 What: ``increment(key)`` counts one occurrence, ``frequency(key)`` estimates
 how often ``key`` occurred lately: never less than the truth (until a counter
-saturates at 15), more only when both of its counters collide with other keys.
+saturates at 15), more only when all of its counters collide with other keys.
 
 Source: Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache
 Admission Policy", ACM TOS 2017, as Caffeine's ``FrequencySketch``: 4-bit
-counters (``MAX_COUNT`` 15), 16 counters per entry of capacity, and the
-"reset": after ``SAMPLE_SIZE_PER_ENTRY`` x capacity
-increments every counter is halved, so old popularity fades and counts stay
-small. Two differences, both for Python's sake: ``SKETCH_DEPTH`` is 2 counters
-per key (Caffeine: 4), which halves the interpreted work per count (measured:
-4 rows made the replay 40 % slower), with rows twice as wide
-(``COUNTERS_PER_ENTRY`` 32, Caffeine 16) to over-count as little; and a counter
-takes a byte, not a nibble.
+counters (``MAX_COUNT`` 15), ``SKETCH_DEPTH`` 4 counters per key, all four in
+one 64-byte block (one cache line: a count costs one memory miss, not four),
+and the "reset": after ``SAMPLE_SIZE_PER_ENTRY`` x capacity increments every
+counter is halved, so old popularity fades and counts stay small. Two
+differences: a counter takes a byte, not a nibble, and there are
+``COUNTERS_PER_ENTRY`` 32 of them per entry of capacity (Caffeine: 16), which
+costs the same memory as Caffeine's longs would and over-counts less.
 
-How: two rows of byte counters (``vec[u8]``, see below), each a power of two
-wide; key k uses counter ``hash(k) & mask`` of the first row and
-``(hash(k) >> 32) & mask`` of the second: independent bits of Python's 64-bit
-``hash`` (cached in the ``bytes`` object, and salted per process, which keeps
-an attacker from aiming collisions at a key; Caffeine adds random admission
-for that instead). Halving is one C-speed ``bytes.translate`` per row.
+How: one table of byte counters (``vec[u8]``, see below), a power of two
+wide, cut into blocks of ``BLOCK_COUNTERS``. The low bits of ``hash(k)`` pick
+k's block; bits ``HIGH_BITS_SHIFT`` and up pick one counter in each quarter of
+it. Python's 64-bit ``hash`` is cached in the ``bytes`` object, and salted per
+process, which keeps an attacker from aiming collisions at a key (Caffeine
+adds random admission for that instead). Halving is one C-speed
+``bytes.translate`` over the table.
 
 Why ``vec[u8]`` and 64-bit ``i64`` arithmetic (mypyc's native types, from
 ``librt`` and ``mypy_extensions``): compiled, a count is then a few machine
@@ -34,10 +34,10 @@ through a boxed Python ``int`` (measured: the sketch policies replayed at a
 quarter to half of LRU's speed, most of it that boxing). Interpreted, they
 behave as a ``bytearray`` and an ``int``.
 
-Cost: increment and frequency O(1); halving O(width) once per
-``SAMPLE_SIZE_PER_ENTRY`` x capacity increments, O(1) amortized.
-``COUNTERS_PER_ENTRY`` bytes per entry of capacity, the row width rounded up
-to a power of two (so 32 to 64).
+Cost: increment and frequency O(1), four counters in one cache line; halving
+O(width) once per ``SAMPLE_SIZE_PER_ENTRY`` x capacity increments, O(1)
+amortized. ``COUNTERS_PER_ENTRY`` bytes per entry of capacity, the width
+rounded up to a power of two (so 32 to 64).
 """
 
 from __future__ import annotations
@@ -50,15 +50,21 @@ from mypy_extensions import i64, u8
 
 from cache_api.types import Key
 
-SKETCH_DEPTH: Final = 2
-"""Rows: counters per key (Caffeine: 4; see above)."""
+SKETCH_DEPTH: Final = 4
+"""Counters per key, one in each quarter of its block (as Caffeine)."""
 
 COUNTERS_PER_ENTRY: Final = 32
-"""Counters per entry of capacity, over both rows (Caffeine: 16 over 4 rows).
+"""Counters (bytes) per entry of capacity (Caffeine: 16 nibbles; see above)."""
 
-Two rows twice as wide over-count about as little as Caffeine's four: with 16,
-the (then Caffeine-style) W_TINYLFU missed up to 0.007 more than libCacheSim on web12;
-with 32, within 0.004 (``tests/test_hit_ratio.py``, ten hash seeds)."""
+BLOCK_SHIFT: Final = 6
+"""A block is ``1 << BLOCK_SHIFT`` = 64 counters: one 64-byte cache line."""
+
+BLOCK_COUNTERS: Final = 1 << BLOCK_SHIFT
+
+QUARTER_SHIFT: Final = BLOCK_SHIFT - 2
+"""A quarter of a block is 16 counters, indexed by 4 bits of the hash."""
+
+QUARTER_MASK: Final = (1 << QUARTER_SHIFT) - 1
 
 MAX_COUNT: Final = 15
 """Counter saturation: 4 bits."""
@@ -69,8 +75,9 @@ SAMPLE_SIZE_PER_ENTRY: Final = 10
 MIN_SKETCH_CAPACITY: Final = 64
 """Smallest capacity a sketch is sized for, in entries."""
 
-HIGH_ROW_SHIFT: Final = 32
-"""The second row is indexed by ``hash(key) >> HIGH_ROW_SHIFT``: bits the first row does not use."""
+HIGH_BITS_SHIFT: Final = 32
+"""Counters within a block (and the Bloom filter's step) come from ``hash(key) >> HIGH_BITS_SHIFT``:
+bits the block index (the filter's start) does not use."""
 
 _HALF: Final = bytes(count >> 1 for count in range(256))
 
@@ -81,23 +88,17 @@ def _counters(initial: bytes) -> vec[u8]:
 
 
 class FrequencySketch:
-    """Approximate recent frequency of keys, 4-bit counters in two rows, halved every sample.
+    """Approximate recent frequency of keys: 4-bit counters, 4 a key in one block, halved every sample."""
 
-    Rows, mask and countdown are public for tests.
-    """
-
-    __slots__ = ("capacity", "countdown", "high", "low", "mask", "resets", "sample_size")
+    __slots__ = ("block_mask", "capacity", "countdown", "counters", "resets", "sample_size")
 
     def __init__(self, capacity: int) -> None:
         capacity = max(capacity, MIN_SKETCH_CAPACITY)
-        width = 1 << (capacity * COUNTERS_PER_ENTRY // SKETCH_DEPTH - 1).bit_length()
-        self.capacity = width * SKETCH_DEPTH // COUNTERS_PER_ENTRY
-        """Entries of capacity the rows are wide enough for (a power of two)."""
-        self.low = _counters(bytes(width))
-        """First row, indexed by the low bits of ``hash(key)``."""
-        self.high = _counters(bytes(width))
-        """Second row, indexed by bits ``HIGH_ROW_SHIFT`` and up of ``hash(key)``."""
-        self.mask: i64 = width - 1
+        width = 1 << (capacity * COUNTERS_PER_ENTRY - 1).bit_length()
+        self.capacity = width // COUNTERS_PER_ENTRY
+        """Entries of capacity the table is wide enough for (a power of two)."""
+        self.counters = _counters(bytes(width))
+        self.block_mask: i64 = (width >> BLOCK_SHIFT) - 1
         self.sample_size = SAMPLE_SIZE_PER_ENTRY * capacity
         self.countdown = self.sample_size
         """Increments left until the next halving."""
@@ -112,33 +113,38 @@ class FrequencySketch:
     def increment(self, key: Key) -> None:
         """Count one occurrence of ``key``: each of its counters below 15 goes up by one."""
         h: i64 = hash(key)
-        mask = self.mask
-        row = self.low
-        i = h & mask
-        count = row[i]
-        if count < MAX_COUNT:
-            row[i] = count + 1
-        row = self.high
-        i = (h >> HIGH_ROW_SHIFT) & mask
-        count = row[i]
-        if count < MAX_COUNT:
-            row[i] = count + 1
+        counters = self.counters
+        i = (h & self.block_mask) << BLOCK_SHIFT
+        bits = h >> HIGH_BITS_SHIFT
+        end = i + BLOCK_COUNTERS
+        while i < end:
+            counter = i + (bits & QUARTER_MASK)
+            count = counters[counter]
+            if count < MAX_COUNT:
+                counters[counter] = count + 1
+            bits >>= QUARTER_SHIFT
+            i += 1 << QUARTER_SHIFT
         self.countdown -= 1
         if not self.countdown:
             self.halve()
 
     def frequency(self, key: Key) -> int:
-        """The estimated recent count of ``key`` (0..15): the lesser of its counters."""
+        """The estimated recent count of ``key`` (0..15): the least of its counters."""
         h: i64 = hash(key)
-        mask = self.mask
-        low = self.low[h & mask]
-        high = self.high[(h >> HIGH_ROW_SHIFT) & mask]
-        return low if low < high else high
+        counters = self.counters
+        i = (h & self.block_mask) << BLOCK_SHIFT
+        bits = h >> HIGH_BITS_SHIFT
+        end = i + BLOCK_COUNTERS
+        least = MAX_COUNT
+        while i < end:
+            least = min(least, counters[i + (bits & QUARTER_MASK)])
+            bits >>= QUARTER_SHIFT
+            i += 1 << QUARTER_SHIFT
+        return least
 
     def halve(self) -> None:
         """Halve every counter and start the next sample: the sketch forgets."""
-        self.low = _counters(bytes(self.low).translate(_HALF))
-        self.high = _counters(bytes(self.high).translate(_HALF))
+        self.counters = _counters(bytes(self.counters).translate(_HALF))
         self.countdown = self.sample_size
         self.resets += 1
 
@@ -191,7 +197,7 @@ class CountingBloomFilter:
         width = self.width
         counters = self.counters
         i = h % width
-        step = (h >> HIGH_ROW_SHIFT) % self.max_step + 1
+        step = (h >> HIGH_BITS_SHIFT) % self.max_step + 1
         left: i64 = CBF_HASHES
         while left:
             count = counters[i]
@@ -208,7 +214,7 @@ class CountingBloomFilter:
         width = self.width
         counters = self.counters
         i = h % width
-        step = (h >> HIGH_ROW_SHIFT) % self.max_step + 1
+        step = (h >> HIGH_BITS_SHIFT) % self.max_step + 1
         least = CBF_MAX_COUNT
         left: i64 = CBF_HASHES
         while left:
