@@ -46,6 +46,7 @@ from collections import OrderedDict
 from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
+from cache_api.policies.queues import move_to_newest, pop_oldest
 from cache_api.types import Key
 
 LOG_FACTOR: Final = 10
@@ -150,7 +151,7 @@ class LFU(CapacityAware):
             # Decayed to (or below) the start: Redis increments with probability 1 here.
             counter = counter + 1 if counter > 0 else 1
         elif counter >= MAX_COUNTER or self._random() >= INCREMENT_PROBABILITY[counter]:
-            keys.move_to_end(key)
+            move_to_newest(keys, key)
             return
         else:
             counter += 1
@@ -185,7 +186,7 @@ class LFU(CapacityAware):
             level += 1
             bucket = buckets.get(level)
         self._lowest = level
-        key = bucket.keys.popitem(last=False)[0]
+        key = pop_oldest(bucket.keys)[0]
         del self._bucket_of[key]
         if not bucket.keys:
             del buckets[level]

@@ -46,6 +46,7 @@ from collections import OrderedDict
 from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
+from cache_api.policies.queues import pop_oldest
 from cache_api.types import Key
 
 SMALL_QUEUE_SHARE: Final = 0.10
@@ -98,9 +99,7 @@ class S3Fifo(CapacityAware):
         if key in ghost:
             del ghost[key]
             self._main[key] = 0
-        elif (
-            not self._has_evicted and self._small_max >= 0 and len(self._small) >= self._small_max
-        ):
+        elif not self._has_evicted and self._small_max >= 0 and len(self._small) >= self._small_max:
             self._main[key] = 0
         else:
             self._small[key] = 0
@@ -109,7 +108,7 @@ class S3Fifo(CapacityAware):
         # the key up in the ghost before it evicts).
         if self._ghost_max >= 0:
             while len(ghost) > self._ghost_max:
-                ghost.popitem(last=False)
+                pop_oldest(ghost)
 
     def on_access(self, key: Key) -> None:
         """Count the read (saturating); nothing moves."""
@@ -138,14 +137,14 @@ class S3Fifo(CapacityAware):
             self._resize(capacity)
         if small and len(main) <= self._main_max:
             while small:
-                key, freq = small.popitem(last=False)
+                key, freq = pop_oldest(small)
                 if freq >= PROMOTION_READS:
                     main[key] = 0
                     continue
                 self._ghost[key] = None
                 return key
         while True:
-            key, freq = main.popitem(last=False)
+            key, freq = pop_oldest(main)
             if freq:
                 main[key] = freq - 1
                 continue

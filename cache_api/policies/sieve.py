@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import ClassVar, Final
 
+from cache_api.policies.queues import pop_oldest
 from cache_api.types import Key
 
 SIEVE_BYTES_PER_ENTRY: Final = 184
@@ -81,7 +82,7 @@ class Sieve:
         """Move the hand to the first unvisited entry, clearing bits on the way; evict it."""
         ahead, behind, visited = self._ahead, self._behind, self._visited
         while True:
-            key = ahead.popitem(last=False)[0]
+            key = pop_oldest(ahead)[0]
             if key in visited:
                 visited.remove(key)
                 behind[key] = None

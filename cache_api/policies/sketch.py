@@ -88,7 +88,7 @@ def _counters(initial: bytes) -> vec[u8]:
 
 
 class FrequencySketch:
-    """Approximate recent frequency of keys: 4-bit counters, 4 a key in one block, halved every sample."""
+    """Approximate recent frequency of keys: 4-bit counters, 4 a key in one block, halved often."""
 
     __slots__ = ("block_mask", "capacity", "countdown", "counters", "resets", "sample_size")
 

@@ -43,6 +43,7 @@ import math
 from collections import OrderedDict, deque
 from typing import ClassVar, Final
 
+from cache_api.policies.queues import move_to_newest, pop_oldest
 from cache_api.types import FOREVER, Key
 
 EXPIRY_BUCKET_SECONDS: Final = 1.0
@@ -84,9 +85,7 @@ class VolatileTtl:
             return
         self._expires[key] = expires_at
         self._file(key, expires_at)
-        if self._refs > COMPACT_MIN_REFS and self._refs > COMPACT_STALE_FACTOR * len(
-            self._expires
-        ):
+        if self._refs > COMPACT_MIN_REFS and self._refs > COMPACT_STALE_FACTOR * len(self._expires):
             self._buckets.clear()
             self._seconds.clear()
             self._refs = 0
@@ -106,7 +105,7 @@ class VolatileTtl:
         """A read refreshes only the LRU position of an entry without TTL."""
         forever = self._forever
         if key in forever:
-            forever.move_to_end(key)
+            move_to_newest(forever, key)
 
     def on_delete(self, key: Key) -> None:
         """Forget ``key``; a bucket reference to it becomes stale and is skipped later."""
@@ -131,4 +130,4 @@ class VolatileTtl:
                     return key
             del buckets[second]
             heapq.heappop(seconds)
-        return self._forever.popitem(last=False)[0]
+        return pop_oldest(self._forever)[0]

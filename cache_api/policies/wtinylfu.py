@@ -88,6 +88,7 @@ from collections.abc import Callable
 from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
+from cache_api.policies.queues import pop_oldest
 from cache_api.policies.sketch import CountingBloomFilter, FrequencySketch
 from cache_api.types import Key
 
@@ -120,7 +121,21 @@ W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 191
 """Measured likewise, with both ghosts full (their keys included)."""
 
 
-class WTinyLfuAdaptive(CapacityAware):
+class WindowedSlru(CapacityAware):
+    """The queues both variants share: a window LRU, then main's probation and protected LRUs."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(capacity)
+        self.table: dict[Key, bytes] = {}
+        self._window: OrderedDict[Key, None] = OrderedDict()
+        self._probation: OrderedDict[Key, None] = OrderedDict()
+        self._protected: OrderedDict[Key, None] = OrderedDict()
+        self._refresh_protected: Callable[[Key], None] = self._protected.move_to_end
+        self._refresh_window: Callable[[Key], None] = self._window.move_to_end
+        """Bound once: a hit then costs a C call, no method lookup by name."""
+
+
+class WTinyLfuAdaptive(WindowedSlru):
     """W-TinyLFU whose window follows ghost hits, from 1 entry to the whole cache (LRU). O(1)."""
 
     name: ClassVar[str] = "W_TINYLFU_ADAPTIVE"
@@ -129,10 +144,6 @@ class WTinyLfuAdaptive(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
-        self.table: dict[Key, bytes] = {}
-        self._window: OrderedDict[Key, None] = OrderedDict()
-        self._probation: OrderedDict[Key, None] = OrderedDict()
-        self._protected: OrderedDict[Key, None] = OrderedDict()
         self._sketch = FrequencySketch(capacity)
         self._turned_away: OrderedDict[Key, None] = OrderedDict()
         """Candidates the admission refused (a larger window would have kept them)."""
@@ -175,7 +186,7 @@ class WTinyLfuAdaptive(CapacityAware):
         self._probation_max = self._main_max - self._protected_max
         probation, protected = self._probation, self._protected
         while len(protected) > self._protected_max:
-            probation[protected.popitem(last=False)[0]] = None
+            probation[pop_oldest(protected)[0]] = None
 
     # ------------------------------------------------------------------- hooks
 
@@ -195,16 +206,16 @@ class WTinyLfuAdaptive(CapacityAware):
         self._sketch.increment(key)
         protected = self._protected
         if key in protected:
-            protected.move_to_end(key)
+            self._refresh_protected(key)
             return
         probation = self._probation
         if key in probation:
             del probation[key]
             protected[key] = None
             if len(protected) > self._protected_max:
-                probation[protected.popitem(last=False)[0]] = None
+                probation[pop_oldest(protected)[0]] = None
             return
-        self._window.move_to_end(key)
+        self._refresh_window(key)
 
     def on_delete(self, key: Key) -> None:
         """Forget ``key`` (its counts stay in the sketch)."""
@@ -226,7 +237,7 @@ class WTinyLfuAdaptive(CapacityAware):
         if in_window >= self._window_max and in_main < self._main_max:
             in_window = self._fill_main()
         if in_window and in_window >= self._window_max:
-            candidate = window.popitem(last=False)[0]
+            candidate = pop_oldest(window)[0]
             main = probation or protected
             if main:
                 victim = next(iter(main))
@@ -246,10 +257,10 @@ class WTinyLfuAdaptive(CapacityAware):
             return candidate
         main = probation or protected
         if main:
-            key = main.popitem(last=False)[0]
+            key = pop_oldest(main)[0]
             self._remember(self._evicted_main, key)
             return key
-        key = window.popitem(last=False)[0]
+        key = pop_oldest(window)[0]
         self._remember(self._turned_away, key)
         return key
 
@@ -257,7 +268,7 @@ class WTinyLfuAdaptive(CapacityAware):
         """Append ``key`` to ``ghost``, dropping its oldest key beyond ``GHOST_SHARE``."""
         ghost[key] = None
         if len(ghost) > self._ghost_max:
-            ghost.popitem(last=False)
+            pop_oldest(ghost)
 
     def _fill_main(self) -> int:
         """Move window candidates into main without a contest while main has room.
@@ -267,7 +278,7 @@ class WTinyLfuAdaptive(CapacityAware):
         """
         window, probation, protected = self._window, self._probation, self._protected
         while len(window) >= self._window_max and len(probation) + len(protected) < self._main_max:
-            candidate = window.popitem(last=False)[0]
+            candidate = pop_oldest(window)[0]
             if len(probation) < self._probation_max or len(protected) >= self._protected_max:
                 probation[candidate] = None
             else:
@@ -275,7 +286,7 @@ class WTinyLfuAdaptive(CapacityAware):
         return len(window)
 
 
-class WTinyLfu(CapacityAware):
+class WTinyLfu(WindowedSlru):
     """libCacheSim's ``WTinyLFU`` (defaults: 1 % window, SLRU main 1:4, counting Bloom filter).
 
     ``counts`` makes the filter for a main area of that many entries; tests
@@ -291,10 +302,6 @@ class WTinyLfu(CapacityAware):
     ) -> None:
         super().__init__(capacity)
         self._counts = counts
-        self.table: dict[Key, bytes] = {}
-        self._window: OrderedDict[Key, None] = OrderedDict()
-        self._probation: OrderedDict[Key, None] = OrderedDict()
-        self._protected: OrderedDict[Key, None] = OrderedDict()
         self._dropped: OrderedDict[Key, None] = OrderedDict()
         """Probation entries libCacheSim's SLRU evicts on a read (see the module): next victims."""
         self._capacity = 0
@@ -318,7 +325,7 @@ class WTinyLfu(CapacityAware):
         self._hits_left = DECAY_PERIOD_PER_ENTRY * max(main, 1)
         protected, probation = self._protected, self._probation
         while len(protected) > self._protected_max:
-            probation[protected.popitem(last=False)[0]] = None
+            probation[pop_oldest(protected)[0]] = None
 
     def on_insert(self, key: Key, expires_at: float) -> None:
         """Enter the window; count the key."""
@@ -329,20 +336,20 @@ class WTinyLfu(CapacityAware):
         """A main hit is counted and promotes; a window hit only refreshes its LRU position."""
         protected = self._protected
         if key in protected:
-            protected.move_to_end(key)
+            self._refresh_protected(key)
         else:
             probation = self._probation
             if key in probation:
                 del probation[key]
                 protected[key] = None
                 if len(protected) > self._protected_max:
-                    probation[protected.popitem(last=False)[0]] = None
+                    probation[pop_oldest(protected)[0]] = None
                     if len(probation) > self._probation_max:
-                        self._dropped[probation.popitem(last=False)[0]] = None
+                        self._dropped[pop_oldest(probation)[0]] = None
             else:
                 window = self._window
                 if key in window:
-                    window.move_to_end(key)
+                    self._refresh_window(key)
                     return
                 # Dropped from main by libCacheSim: its read is a miss there and re-inserts.
                 del self._dropped[key]
@@ -375,7 +382,7 @@ class WTinyLfu(CapacityAware):
         """libCacheSim's ``WTinyLFU_evict``: the window's LRU enters main or contests its victim."""
         dropped = self._dropped
         if dropped:
-            return dropped.popitem(last=False)[0]
+            return pop_oldest(dropped)[0]
         window, probation, protected = self._window, self._probation, self._protected
         live = len(window) + len(probation) + len(protected)
         if live != self._capacity:
@@ -403,4 +410,4 @@ class WTinyLfu(CapacityAware):
                 victim = candidate
             cbf.add(candidate)
             return victim
-        return (probation or protected).popitem(last=False)[0]
+        return pop_oldest(probation or protected)[0]
