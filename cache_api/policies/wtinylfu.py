@@ -72,11 +72,12 @@ filter's (``sketch.CBF_*``); W_TINYLFU_ADAPTIVE: ``PROTECTED_SHARE``,
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (one
 contest; warm-up moves are paid by the inserts that filled the window).
 W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters.
-W_TINYLFU_ADAPTIVE: every read and insert costs a two-counter sketch
-increment. Compiled, both counts are native loops over ``vec[u8]`` rows
-(``sketch``); the replay speeds against LRU are in ``bench/hit_ratio.md``. Per entry: one
-ordered-dict node and the counters (W_TINYLFU 14.4 bytes, the adaptive
-variant 16-32), and for the adaptive variant the ghosts' nodes
+W_TINYLFU_ADAPTIVE: every read and insert costs a four-counter sketch
+increment in one cache line. Compiled, both counts are native loops over
+``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
+``bench/hit_ratio.md``. Per entry: one ordered-dict node and the counters
+(W_TINYLFU 14.4 bytes, the adaptive variant 32-64), and for the adaptive
+variant the ghosts' nodes
 (``2 * GHOST_SHARE`` per entry) and the evicted keys they keep alive;
 ``per_entry_bytes`` is the measured total.
 """
