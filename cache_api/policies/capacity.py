@@ -24,11 +24,14 @@ Cost: O(1), one comparison per ``victim()``; no bytes per entry.
 
 from __future__ import annotations
 
+from cache_api.types import Policy
 
-class CapacityAware:
+
+class CapacityAware(Policy):
     """A policy that sizes its queues by the capacity in entries (0 = learn it)."""
 
     def __init__(self, capacity: int = 0) -> None:
+        super().__init__()
         if capacity < 0:
             raise ValueError("capacity must be >= 0 entries")
         self._hint = capacity

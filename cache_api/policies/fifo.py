@@ -15,7 +15,7 @@ dict's node index.
 from collections import OrderedDict
 from typing import ClassVar, Final
 
-from cache_api.types import Key
+from cache_api.types import Key, Policy
 
 ORDERED_TABLE_BYTES_PER_ENTRY: Final = 155
 """An ordered table's list node (32 B), node index and extra hash-table room, as RSS,
@@ -29,14 +29,16 @@ next resize, which sizes the table from three times the live count.
 """
 
 
-class OrderedTable:
+class OrderedTable(Policy):
     """The store's table kept in write order: the shared part of the order policies."""
 
     evicts: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = ORDERED_TABLE_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
-        self.table: OrderedDict[Key, bytes] = OrderedDict()
+        self.order: OrderedDict[Key, bytes] = OrderedDict()
+        """The store's table, in write order (``table`` is the same dict)."""
+        super().__init__(self.order)
 
     def on_insert(self, key: Key, expires_at: float) -> None:
         """The store appended ``key`` at the newest end."""
@@ -46,7 +48,7 @@ class OrderedTable:
 
     def victim(self) -> Key:
         """The key at the oldest end."""
-        return next(iter(self.table))
+        return next(iter(self.order))
 
 
 class OldestFirst(OrderedTable):
@@ -81,6 +83,6 @@ class NewestFirst(OldestFirst):
     def victim(self) -> Key:
         """The newest write."""
         key = self._last_write
-        if key is not None and key in self.table:
+        if key is not None and key in self.order:
             return key
-        return next(reversed(self.table))
+        return next(reversed(self.order))

@@ -100,7 +100,6 @@ class LFU(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
-        self.table: dict[Key, bytes] = {}
         self._bucket_of: dict[Key, _Bucket] = {}
         self._buckets: dict[int, _Bucket] = {}
         self._lowest = 0

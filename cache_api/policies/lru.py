@@ -22,10 +22,12 @@ class LRU(OrderedTable):
     """Least recently used goes first. O(1) per operation."""
 
     name: ClassVar[str] = "LRU"
-    on_access: Callable[[Key], None]
-    """A read makes ``key`` the most recently used: the table's own ``move_to_end``,
-    bound once, so a hit costs one C call and no Python frame."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.on_access = self.table.move_to_end
+        self._refresh: Callable[[Key], None] = self.order.move_to_end
+        """The table's own ``move_to_end``, bound once: a hit costs one C call."""
+
+    def on_access(self, key: Key) -> None:
+        """A read makes ``key`` the most recently used."""
+        self._refresh(key)

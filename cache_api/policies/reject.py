@@ -6,18 +6,15 @@ bytes per entry: the cheapest policy, for caches sized never to fill.
 
 from typing import ClassVar
 
-from cache_api.types import Key
+from cache_api.types import Key, Policy
 
 
-class Reject:
+class Reject(Policy):
     """Evicts nothing. O(1) per operation, 0 bytes per entry."""
 
     name: ClassVar[str] = "REJECT"
     evicts: ClassVar[bool] = False
     per_entry_bytes: ClassVar[int] = 0
-
-    def __init__(self) -> None:
-        self.table: dict[Key, bytes] = {}
 
     def on_insert(self, key: Key, expires_at: float) -> None:
         """Nothing to track."""

@@ -75,7 +75,6 @@ class S3Fifo(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
-        self.table: dict[Key, bytes] = {}
         self._small: OrderedDict[Key, int] = OrderedDict()
         self._main: OrderedDict[Key, int] = OrderedDict()
         self._ghost: OrderedDict[Key, None] = OrderedDict()

@@ -39,14 +39,14 @@ from collections import OrderedDict
 from typing import ClassVar, Final
 
 from cache_api.policies.queues import pop_oldest
-from cache_api.types import Key
+from cache_api.types import Key, Policy
 
 SIEVE_BYTES_PER_ENTRY: Final = 184
 """Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state with evictions): two
 ordered-dict nodes' worth with the hand's split, plus the visited set."""
 
 
-class Sieve:
+class Sieve(Policy):
     """SIEVE (NSDI'24): FIFO order, a hand, a visited bit. O(1) amortized per operation."""
 
     name: ClassVar[str] = "SIEVE"
@@ -54,7 +54,7 @@ class Sieve:
     per_entry_bytes: ClassVar[int] = SIEVE_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
-        self.table: dict[Key, bytes] = {}
+        super().__init__()
         self._ahead: OrderedDict[Key, None] = OrderedDict()
         self._behind: OrderedDict[Key, None] = OrderedDict()
         self._visited: set[Key] = set()

@@ -44,7 +44,7 @@ from collections import OrderedDict, deque
 from typing import ClassVar, Final
 
 from cache_api.policies.queues import move_to_newest, pop_oldest
-from cache_api.types import FOREVER, Key
+from cache_api.types import FOREVER, Key, Policy
 
 EXPIRY_BUCKET_SECONDS: Final = 1.0
 """Width of one expiry bucket, in seconds: the precision of "nearest expiry"."""
@@ -63,7 +63,7 @@ def _second(expires_at: float) -> int:
     return math.floor(expires_at / EXPIRY_BUCKET_SECONDS)
 
 
-class VolatileTtl:
+class VolatileTtl(Policy):
     """Soonest expiry first (to the second); entries without TTL last, by LRU."""
 
     name: ClassVar[str] = "VOLATILE_TTL"
@@ -71,7 +71,7 @@ class VolatileTtl:
     per_entry_bytes: ClassVar[int] = VOLATILE_TTL_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
-        self.table: dict[Key, bytes] = {}
+        super().__init__()
         self._expires: dict[Key, float] = {}
         self._buckets: dict[int, deque[Key]] = {}
         self._seconds: list[int] = []

@@ -127,7 +127,6 @@ class WindowedSlru(CapacityAware):
 
     def __init__(self, capacity: int) -> None:
         super().__init__(capacity)
-        self.table: dict[Key, bytes] = {}
         self._window: OrderedDict[Key, None] = OrderedDict()
         self._probation: OrderedDict[Key, None] = OrderedDict()
         self._protected: OrderedDict[Key, None] = OrderedDict()
