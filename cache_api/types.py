@@ -151,4 +151,4 @@ class Policy:
 
     def victim(self) -> Key:
         """Choose, forget and return the key to evict next."""
-        raise LookupError(f"{self.name or type(self).__name__} does not evict")
+        raise LookupError(f"{self.name or type(self).__name__} never evicts")

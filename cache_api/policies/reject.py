@@ -6,25 +6,15 @@ bytes per entry: the cheapest policy, for caches sized never to fill.
 
 from typing import ClassVar
 
-from cache_api.types import Key, Policy
+from cache_api.types import Policy
 
 
 class Reject(Policy):
-    """Evicts nothing. O(1) per operation, 0 bytes per entry."""
+    """Evicts nothing. O(1) per operation, 0 bytes per entry.
+
+    ``Policy`` itself tracks nothing and refuses to name a victim; this names it.
+    """
 
     name: ClassVar[str] = "REJECT"
     evicts: ClassVar[bool] = False
     per_entry_bytes: ClassVar[int] = 0
-
-    def on_insert(self, key: Key, expires_at: float) -> None:
-        """Nothing to track."""
-
-    def on_access(self, key: Key) -> None:
-        """Nothing to track."""
-
-    def on_delete(self, key: Key) -> None:
-        """Nothing to track."""
-
-    def victim(self) -> Key:
-        """Never called: this policy does not evict."""
-        raise LookupError("REJECT never evicts")

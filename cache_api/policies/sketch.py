@@ -61,8 +61,8 @@ BLOCK_SHIFT: Final = 6
 
 BLOCK_COUNTERS: Final = 1 << BLOCK_SHIFT
 
-QUARTER_SHIFT: Final = BLOCK_SHIFT - 2
-"""A quarter of a block is 16 counters, indexed by 4 bits of the hash."""
+QUARTER_SHIFT: Final = (BLOCK_COUNTERS // SKETCH_DEPTH).bit_length() - 1
+"""A key's counter in each quarter of its block (16 counters) is picked by this many (4) bits."""
 
 QUARTER_MASK: Final = (1 << QUARTER_SHIFT) - 1
 
