@@ -50,7 +50,10 @@ from mypy_extensions import i64, u8
 
 from cache_api.types import Key
 
-SKETCH_DEPTH: Final = 4
+DEPTH_SHIFT: Final = 2
+"""A key has ``1 << DEPTH_SHIFT`` counters (``SKETCH_DEPTH``)."""
+
+SKETCH_DEPTH: Final = 1 << DEPTH_SHIFT
 """Counters per key, one in each quarter of its block (as Caffeine)."""
 
 COUNTERS_PER_ENTRY: Final = 32
@@ -61,8 +64,11 @@ BLOCK_SHIFT: Final = 6
 
 BLOCK_COUNTERS: Final = 1 << BLOCK_SHIFT
 
-QUARTER_SHIFT: Final = (BLOCK_COUNTERS // SKETCH_DEPTH).bit_length() - 1
-"""A key's counter in each quarter of its block (16 counters) is picked by this many (4) bits."""
+QUARTER_SHIFT: Final = BLOCK_SHIFT - DEPTH_SHIFT
+"""A key's counter in each quarter of its block (16 counters) is picked by this many (4) bits.
+
+Declared by shifts and differences only, so that mypyc folds it (and ``QUARTER_MASK``) into
+the loops below as a literal; a derived value it cannot fold is read and unboxed per step."""
 
 QUARTER_MASK: Final = (1 << QUARTER_SHIFT) - 1
 
@@ -99,8 +105,8 @@ class FrequencySketch:
         """Entries of capacity the table is wide enough for (a power of two)."""
         self.counters = _counters(bytes(width))
         self.block_mask: i64 = (width >> BLOCK_SHIFT) - 1
-        self.sample_size = SAMPLE_SIZE_PER_ENTRY * capacity
-        self.countdown = self.sample_size
+        self.sample_size: i64 = SAMPLE_SIZE_PER_ENTRY * capacity
+        self.countdown: i64 = self.sample_size
         """Increments left until the next halving."""
         self.resets = 0
         """Halvings so far (a cached frequency is stale after one)."""
