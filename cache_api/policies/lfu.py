@@ -36,14 +36,16 @@ Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (the
 lowest-level pointer skips at most ``MAX_COUNTER`` + 1 empty levels per
 insert, plus one per decay epoch). Per entry: one ordered-dict node plus a
 dict slot pointing at its bucket; ``per_entry_bytes`` is the measured sum.
-Every read draws one pseudo-random number (a seeded generator, so runs repeat).
+A read above the initial counter draws one pseudo-random number from a seeded
+``librt.random.Random`` (so runs repeat; compiled, the draw is a native call).
 """
 
 from __future__ import annotations
 
-import random
 from collections import OrderedDict
 from typing import ClassVar, Final
+
+from librt.random import Random
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.queues import move_to_newest, pop_oldest
@@ -67,11 +69,6 @@ fast that LFU behaves as LRU; at 16 stale keys hold on (sprite at 10 % loses
 
 MIN_DECAY_PERIOD: Final = 16
 """Fewest operations per decay step, whatever the capacity."""
-
-INCREMENT_PROBABILITY: Final = tuple(
-    1.0 / (max(counter - INITIAL_COUNTER, 0) * LOG_FACTOR + 1) for counter in range(MAX_COUNTER)
-)
-"""Redis's ``LFULogIncr`` chance to increment a counter, by counter value."""
 
 RANDOM_SEED: Final = 0x5EED
 """Seed of the per-policy generator behind the probabilistic increment."""
@@ -106,7 +103,7 @@ class LFU(CapacityAware):
         self._epoch = 0
         self._period = max(DECAY_PERIOD_PER_ENTRY * capacity, MIN_DECAY_PERIOD)
         self._ticks = self._period
-        self._random = random.Random(RANDOM_SEED).random
+        self._random = Random(RANDOM_SEED)
         self._capacity = capacity
 
     def _next_epoch(self) -> None:
@@ -149,10 +146,12 @@ class LFU(CapacityAware):
         if counter <= INITIAL_COUNTER:
             # Decayed to (or below) the start: Redis increments with probability 1 here.
             counter = counter + 1 if counter > 0 else 1
-        elif counter >= MAX_COUNTER or self._random() >= INCREMENT_PROBABILITY[counter]:
-            move_to_newest(keys, key)
-            return
         else:
+            # Redis's LFULogIncr: up by one with probability 1 / ((counter - 5) x 10 + 1).
+            odds = (counter - INITIAL_COUNTER) * LOG_FACTOR + 1
+            if counter >= MAX_COUNTER or self._random.random() * odds >= 1.0:
+                move_to_newest(keys, key)
+                return
             counter += 1
         # Unfile and refile, inlined.
         buckets = self._buckets
