@@ -167,6 +167,12 @@ CBF_HASHES: Final = math.ceil(math.log(2) * CBF_COUNTERS_PER_ENTRY)
 CBF_MAX_COUNT: Final = 255
 """Counter saturation: a byte."""
 
+HASH_HALF_MASK: Final = (1 << HIGH_BITS_SHIFT) - 1
+"""The low 32 bits of a hash: the filter's start and step each come from one such half."""
+
+CBF_MAX_WIDTH: Final = 1 << 31
+"""Widest filter (counters): a 32-bit hash half times the width then stays below 2**63."""
+
 
 class CountingBloomFilter:
     """libCacheSim's ``minimalIncrementCBF``: 10 counters per key, all incremented, min read.
@@ -175,7 +181,11 @@ class CountingBloomFilter:
     module). Sized for ``entries`` keys at ``CBF_ERROR``: ``CBF_HASHES``
     counters per key out of ``CBF_COUNTERS_PER_ENTRY`` x ``entries``, chosen by
     double hashing, ``a + i * b`` modulo the width, from Python's salted
-    ``hash`` (libCacheSim hashes its 8-byte object id with two seeded XXH64).
+    ``hash`` (libCacheSim hashes its 8-byte object id with two seeded XXH64):
+    ``a`` and ``b`` come from the hash's two 32-bit halves by multiply-shift
+    range reduction (Lemire, "Fast Random Integer Generation in an Interval",
+    2019), ``(half * n) >> 32``, as uniform as a modulo and a multiplication
+    instead of a division (compiled, a modulo of ``i64`` is a call).
     ``add`` increments every counter of the key (libCacheSim's "minimal
     increment" compares but increments all), ``estimate`` reads their minimum,
     ``decay`` halves them all.
@@ -193,7 +203,8 @@ class CountingBloomFilter:
     __slots__ = ("counters", "max_step", "width")
 
     def __init__(self, entries: int) -> None:
-        self.width: i64 = max(math.ceil(CBF_COUNTERS_PER_ENTRY * max(entries, 1)), 2 * CBF_HASHES)
+        width = max(math.ceil(CBF_COUNTERS_PER_ENTRY * max(entries, 1)), 2 * CBF_HASHES)
+        self.width: i64 = min(width, CBF_MAX_WIDTH)
         self.max_step: i64 = self.width // CBF_HASHES
         self.counters = _counters(bytes(self.width))
 
@@ -202,8 +213,8 @@ class CountingBloomFilter:
         h: i64 = hash(key)
         width = self.width
         counters = self.counters
-        i = h % width
-        step = (h >> HIGH_BITS_SHIFT) % self.max_step + 1
+        i = ((h & HASH_HALF_MASK) * width) >> HIGH_BITS_SHIFT
+        step = ((((h >> HIGH_BITS_SHIFT) & HASH_HALF_MASK) * self.max_step) >> HIGH_BITS_SHIFT) + 1
         left: i64 = CBF_HASHES
         while left:
             count = counters[i]
@@ -219,8 +230,8 @@ class CountingBloomFilter:
         h: i64 = hash(key)
         width = self.width
         counters = self.counters
-        i = h % width
-        step = (h >> HIGH_BITS_SHIFT) % self.max_step + 1
+        i = ((h & HASH_HALF_MASK) * width) >> HIGH_BITS_SHIFT
+        step = ((((h >> HIGH_BITS_SHIFT) & HASH_HALF_MASK) * self.max_step) >> HIGH_BITS_SHIFT) + 1
         least = CBF_MAX_COUNT
         left: i64 = CBF_HASHES
         while left:

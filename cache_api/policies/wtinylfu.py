@@ -391,14 +391,12 @@ class WTinyLfu(WindowedSlru):
                 self._resize(capacity)
         cbf = self._filter
         while window:
-            candidate = next(iter(window))
+            candidate = pop_oldest(window)[0]
             if len(probation) + len(protected) < self._main_max:
-                del window[candidate]  # main has room: in without a contest
-                self._enter_main(candidate)
+                self._enter_main(candidate)  # main has room: in without a contest
                 cbf.add(candidate)
                 continue
             main = probation or protected
-            del window[candidate]
             if not main:  # no main space at all (capacity 1): the window is the cache
                 cbf.add(candidate)
                 return candidate
