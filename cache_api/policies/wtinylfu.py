@@ -70,7 +70,10 @@ filter's (``sketch.CBF_*``); W_TINYLFU_ADAPTIVE: ``PROTECTED_SHARE``,
 ``capacity``).
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (one
-contest; warm-up moves are paid by the inserts that filled the window).
+contest; warm-up moves are paid by the inserts that filled the window). A read
+looks in the window first: most hits land there, as it holds the newest keys
+(W_TINYLFU on w106 at 10 %: 321 k of 368 k hits in the first 400 k requests,
+with 1 % of the entries), and its table is the smallest.
 W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters.
 W_TINYLFU_ADAPTIVE: every read and insert costs a four-counter sketch
 increment in one cache line. Compiled, both counts are native loops over
@@ -204,18 +207,18 @@ class WTinyLfuAdaptive(WindowedSlru):
     def on_access(self, key: Key) -> None:
         """Count the read; refresh the LRU position, promoting probation to protected."""
         self._sketch.increment(key)
+        if key in self._window:
+            self._refresh_window(key)
+            return
         protected = self._protected
         if key in protected:
             self._refresh_protected(key)
             return
         probation = self._probation
-        if key in probation:
-            del probation[key]
-            protected[key] = None
-            if len(protected) > self._protected_max:
-                probation[pop_oldest(protected)[0]] = None
-            return
-        self._refresh_window(key)
+        del probation[key]
+        protected[key] = None
+        if len(protected) > self._protected_max:
+            probation[pop_oldest(protected)[0]] = None
 
     def on_delete(self, key: Key) -> None:
         """Forget ``key`` (its counts stay in the sketch)."""
@@ -334,6 +337,10 @@ class WTinyLfu(WindowedSlru):
 
     def on_access(self, key: Key) -> None:
         """A main hit is counted and promotes; a window hit only refreshes its LRU position."""
+        window = self._window
+        if key in window:
+            self._refresh_window(key)
+            return
         protected = self._protected
         if key in protected:
             self._refresh_protected(key)
@@ -347,10 +354,6 @@ class WTinyLfu(WindowedSlru):
                     if len(probation) > self._probation_max:
                         self._dropped[pop_oldest(probation)[0]] = None
             else:
-                window = self._window
-                if key in window:
-                    self._refresh_window(key)
-                    return
                 # Dropped from main by libCacheSim: its read is a miss there and re-inserts.
                 del self._dropped[key]
                 window[key] = None
