@@ -50,9 +50,10 @@ libCacheSim's: its sketch is ``sketch.FrequencySketch`` (4-bit count-min,
 counting every read and every insert, halved every 10 x capacity counts),
 protected ``PROTECTED_SHARE`` (80 %) of main, probation the rest; the window
 starts at ``WINDOW_SHARE`` (1 %) and moves the split as ARC moves its target
-(Megiddo & Modha, FAST 2003) rather than by Caffeine's hill climber: two ghost
-FIFOs of keys (``GHOST_SHARE`` of the capacity each) remember the candidates
-the admission turned away and the keys evicted from main. A miss on a key of
+(Megiddo & Modha, FAST 2003) rather than by Caffeine's hill climber: two ghosts
+of keys (``queues.GhostKeys``: each holds the last ``GHOST_SHARE`` / 2 to
+``GHOST_SHARE`` of the capacity) remember the candidates the admission turned
+away and the keys evicted from main. A miss on a key of
 the first means the window was too small: it grows by ``WINDOW_STEP`` entry,
 up to the whole cache (plain LRU). A miss on a key of the second shrinks it,
 down to ``MIN_WINDOW``. Warm-up fills protected once probation is full.
@@ -92,7 +93,7 @@ from collections.abc import Callable
 from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.queues import pop_oldest
+from cache_api.policies.queues import GhostKeys, pop_oldest
 from cache_api.policies.sketch import CountingBloomFilter, FrequencySketch
 from cache_api.types import Key
 
@@ -107,7 +108,7 @@ MIN_WINDOW: Final = 1
 """Fewest entries in the window."""
 
 GHOST_SHARE: Final = 0.10
-"""Keys each ghost FIFO of the adaptive variant remembers, per entry of capacity."""
+"""Most keys each ghost of the adaptive variant holds, per entry of capacity (at least half)."""
 
 WINDOW_STEP: Final = 1.0
 """Entries the adaptive window grows or shrinks by on one ghost hit."""
@@ -148,9 +149,9 @@ class WTinyLfuAdaptive(WindowedSlru):
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
         self._sketch = FrequencySketch(capacity)
-        self._turned_away: OrderedDict[Key, None] = OrderedDict()
+        self._turned_away = GhostKeys(0)
         """Candidates the admission refused (a larger window would have kept them)."""
-        self._evicted_main: OrderedDict[Key, None] = OrderedDict()
+        self._evicted_main = GhostKeys(0)
         """Keys evicted from main (a larger main would have kept them)."""
         self._capacity = 0
         self._window_size = 0.0
@@ -158,7 +159,6 @@ class WTinyLfuAdaptive(WindowedSlru):
         self._main_max = 0
         self._protected_max = 0
         self._probation_max = 0
-        self._ghost_max = 0
         self._victim: Key | None = None
         self._victim_frequency = 0
         self._victim_resets = 0
@@ -174,7 +174,8 @@ class WTinyLfuAdaptive(WindowedSlru):
         else:
             self._window_size = capacity * WINDOW_SHARE
         self._capacity = capacity
-        self._ghost_max = int(capacity * GHOST_SHARE)
+        self._turned_away.resize(int(capacity * GHOST_SHARE))
+        self._evicted_main.resize(int(capacity * GHOST_SHARE))
         if capacity > self._sketch.capacity:
             self._sketch = FrequencySketch(capacity)
         self._sketch.set_sample_size(capacity)
@@ -195,11 +196,9 @@ class WTinyLfuAdaptive(WindowedSlru):
 
     def on_insert(self, key: Key, expires_at: float) -> None:
         """Enter the window; count the key. Adaptive: a ghost hit moves the split."""
-        if key in self._turned_away:
-            del self._turned_away[key]
+        if self._turned_away.take(key):
             self._set_window(min(self._window_size + WINDOW_STEP, self._capacity))
-        elif key in self._evicted_main:
-            del self._evicted_main[key]
+        elif self._evicted_main.take(key):
             self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
         self._window[key] = None
         self._sketch.increment(key)
@@ -254,24 +253,18 @@ class WTinyLfuAdaptive(WindowedSlru):
                 if sketch.frequency(candidate) > self._victim_frequency:
                     del main[victim]
                     probation[candidate] = None
-                    self._remember(self._evicted_main, victim)
+                    self._evicted_main.add(victim)
                     return victim
-            self._remember(self._turned_away, candidate)
+            self._turned_away.add(candidate)
             return candidate
         main = probation or protected
         if main:
             key = pop_oldest(main)[0]
-            self._remember(self._evicted_main, key)
+            self._evicted_main.add(key)
             return key
         key = pop_oldest(window)[0]
-        self._remember(self._turned_away, key)
+        self._turned_away.add(key)
         return key
-
-    def _remember(self, ghost: OrderedDict[Key, None], key: Key) -> None:
-        """Append ``key`` to ``ghost``, dropping its oldest key beyond ``GHOST_SHARE``."""
-        ghost[key] = None
-        if len(ghost) > self._ghost_max:
-            pop_oldest(ghost)
 
     def _fill_main(self) -> int:
         """Move window candidates into main without a contest while main has room.
