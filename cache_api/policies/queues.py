@@ -63,7 +63,7 @@ class GhostKeys:
         self.resize(size)
 
     def resize(self, size: int) -> None:
-        """Hold at most ``size`` keys from now on."""
+        """Hold at most ``size`` keys (2 if ``size`` < 2) from now on."""
         self.generation = max(size // 2, 1)
 
     def add(self, key: Key) -> None:

@@ -72,17 +72,18 @@ filter's (``sketch.CBF_*``); W_TINYLFU_ADAPTIVE: ``PROTECTED_SHARE``,
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (one
 contest; warm-up moves are paid by the inserts that filled the window). A read
-looks in the window first: most hits land there, as it holds the newest keys
+looks in the window first: it holds the newest keys, so many hits land there
 (W_TINYLFU on w106 at 10 %: 321 k of 368 k hits in the first 400 k requests,
-with 1 % of the entries), and its table is the smallest.
+with 1 % of the entries; on orm-busy at 1 %, 66 k of 227 k), and its table is
+the smallest.
 W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters.
 W_TINYLFU_ADAPTIVE: every read and insert costs a four-counter sketch
 increment in one cache line. Compiled, both counts are native loops over
 ``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
 ``bench/hit_ratio.md``. Per entry: one ordered-dict node and the counters
 (W_TINYLFU 14.4 bytes, the adaptive variant 32-64), and for the adaptive
-variant the ghosts' nodes
-(``2 * GHOST_SHARE`` per entry) and the evicted keys they keep alive;
+variant the ghosts' dict slots
+(at most ``2 * GHOST_SHARE`` per entry) and the evicted keys they keep alive;
 ``per_entry_bytes`` is the measured total.
 """
 
@@ -123,7 +124,9 @@ W_TINYLFU_BYTES_PER_ENTRY: Final = 147
 """Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state): queue nodes plus filter."""
 
 W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 191
-"""Measured likewise, with both ghosts full (their keys included)."""
+"""Measured likewise, with both ghosts full (their keys included), when they were ordered
+dicts; the generational ghosts (``queues.GhostKeys``) hold fewer keys: an upper bound until
+the next full run remeasures it."""
 
 
 class WindowedSlru(CapacityAware):
