@@ -86,6 +86,20 @@ ExpiryOf = Callable[[Key], float | None]
 """The current ``expires_at`` of the entry at a key, or None if there is none."""
 
 
+def _sort_latest_first(keys: list[Key], expiry_of: ExpiryOf) -> None:
+    """Sort ``keys`` by their entries' expiry, latest first (keys with no entry last).
+
+    A function of its own so that only the sort pays for its closure: compiled, a
+    nested function's environment is built on every call of the function holding it.
+    """
+
+    def latest_first(key: Key) -> float:
+        expires_at = expiry_of(key)
+        return -math.inf if expires_at is None else expires_at
+
+    keys.sort(key=latest_first, reverse=True)
+
+
 def bucket_of(expires_at: float) -> int:
     """The wheel bucket that an expiry time falls in."""
     return math.floor(expires_at / EXPIRY_BUCKET_SECONDS)
@@ -151,18 +165,17 @@ class ExpiryWheel:
             self.refs -= 1
             return key
 
+    def due(self, now: float) -> bool:
+        """Whether ``pop_expired(now)`` may find a key: a bucket is open, or ``now`` reached one."""
+        return bool(self._open) or bool(self._heap) and self._heap[0] * EXPIRY_BUCKET_SECONDS <= now
+
     def _open_next(self, now: float, expiry_of: ExpiryOf) -> bool:
         """Open the oldest bucket if ``now`` has reached it: sort it, latest expiry first."""
         if not self._heap or self._heap[0] * EXPIRY_BUCKET_SECONDS > now:
             return False
         bucket = heapq.heappop(self._heap)
         keys = self._buckets.pop(bucket)
-
-        def latest_first(key: Key) -> float:
-            expires_at = expiry_of(key)
-            return -math.inf if expires_at is None else expires_at
-
-        keys.sort(key=latest_first, reverse=True)
+        _sort_latest_first(keys, expiry_of)
         self._open = keys
         self._open_start = bucket * EXPIRY_BUCKET_SECONDS
         self._open_end = self._open_start + EXPIRY_BUCKET_SECONDS

@@ -227,7 +227,7 @@ class Store:
             type_id = self._content_type_ids[content_type] = len(self._content_types)
             self._content_types.append(content_type)
         if type_id is not None:
-            return b"".join((_pack_head(expires_at, type_id), value))
+            return _pack_head(expires_at, type_id) + value
         return b"".join(
             (
                 _pack_head(expires_at, INLINE_TYPE),
@@ -260,6 +260,8 @@ class Store:
 
     def _reclaim_expired(self, now: float, new_items: int, new_bytes: int) -> None:
         """Reclaim expired entries, earliest first, until the write fits or none is left."""
+        if not self._wheel.due(now):
+            return
         while not self._fits(new_items, new_bytes):
             key = self._wheel.pop_expired(now, self._expiry_of)
             if key is None:
