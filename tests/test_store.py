@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cache_api.expiry import ExpiryWheel
 from cache_api.policies import make_policy
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
 from cache_api.types import PutResult
@@ -279,3 +280,18 @@ def test_overwrite_within_the_same_second_keeps_one_wheel_reference(clock: FakeC
     clock.advance(0.02)
     assert store.expire_due(clock(), 10) == 1
     assert store.get(b"k", clock()) is None
+
+
+def test_wheel_is_due_once_now_reaches_its_oldest_bucket() -> None:
+    wheel = ExpiryWheel()
+    assert not wheel.due(100.0)
+    wheel.add(b"a", 105.5)
+    wheel.add(b"b", 107.2)
+    assert not wheel.due(104.9)
+    assert wheel.due(105.0)
+    expires = {b"a": 105.5, b"b": 107.2}
+    assert wheel.pop_expired(105.0, expires.get) is None  # bucket 105 is open, "a" not yet due
+    assert wheel.due(105.0)
+    assert wheel.pop_expired(105.5, expires.get) == b"a"
+    assert not wheel.due(106.9)
+    assert wheel.due(107.0)
