@@ -167,7 +167,9 @@ class ExpiryWheel:
 
     def due(self, now: float) -> bool:
         """Whether ``pop_expired(now)`` may find a key: a bucket is open, or ``now`` reached one."""
-        return bool(self._open) or bool(self._heap) and self._heap[0] * EXPIRY_BUCKET_SECONDS <= now
+        if self._open:
+            return True
+        return bool(self._heap) and self._heap[0] * EXPIRY_BUCKET_SECONDS <= now
 
     def _open_next(self, now: float, expiry_of: ExpiryOf) -> bool:
         """Open the oldest bucket if ``now`` has reached it: sort it, latest expiry first."""
