@@ -9,6 +9,7 @@ out on paper from the module's description.
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -17,6 +18,8 @@ from cache_api.policies import REGISTRY, make_policy
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.lfu import DECAY_PERIOD_PER_ENTRY, MIN_DECAY_PERIOD
 from cache_api.policies.sketch import (
+    CBF_COUNTERS_PER_ENTRY,
+    CBF_ERROR,
     CBF_HASHES,
     MAX_COUNT,
     CountingBloomFilter,
@@ -366,10 +369,16 @@ def test_counting_bloom_filter_counts_and_decays() -> None:
     cbf.decay()
     assert cbf.estimate(b"hot") == hot // 2
     for i in range(200):  # any key, its counters wrapping past the end or not:
-        before = sum(cbf.counters)
-        cbf.add(key(i))
+        before, estimate = sum(cbf.counters), cbf.estimate(key(i))
+        assert cbf.add(key(i)) == estimate  # add returns the count from before it
         assert sum(cbf.counters) == before + CBF_HASHES  # ten distinct counters, each +1
         assert cbf.estimate(key(i)) >= 1
+
+
+def test_counting_bloom_filter_is_sized_by_libcachesims_formulas() -> None:
+    per_entry = -math.log(CBF_ERROR) / math.log(2) ** 2
+    assert per_entry == CBF_COUNTERS_PER_ENTRY
+    assert math.ceil(math.log(2) * per_entry) == CBF_HASHES == 10
 
 
 def test_w_tinylfu_adaptive_window_follows_ghost_hits() -> None:

@@ -161,8 +161,9 @@ CBF_ERROR: Final = 0.001
 CBF_COUNTERS_PER_ENTRY: Final = -math.log(CBF_ERROR) / math.log(2) ** 2
 """Counters per entry of the sized-for population: -ln(error) / ln(2)^2 = 14.38."""
 
-CBF_HASHES: Final = math.ceil(math.log(2) * CBF_COUNTERS_PER_ENTRY)
-"""Counters per key: ln(2) x counters per entry, rounded up = 10."""
+CBF_HASHES: Final = 10
+"""Counters per key: ln(2) x counters per entry, rounded up (libCacheSim's formula; a test checks
+it). A literal, so that mypyc folds it: a computed ``Final`` is read and unboxed at each use."""
 
 CBF_MAX_COUNT: Final = 255
 """Counter saturation: a byte."""
@@ -208,22 +209,29 @@ class CountingBloomFilter:
         self.max_step: i64 = self.width // CBF_HASHES
         self.counters = _counters(bytes(self.width))
 
-    def add(self, key: Key) -> None:
-        """Count one occurrence of ``key``: each of its counters goes up by one (to 255)."""
+    def add(self, key: Key) -> int:
+        """Count one occurrence of ``key``: each of its counters goes up by one (to 255).
+
+        Returns ``estimate(key)`` as it was before this count, so that a contest
+        that reads a candidate's count and then counts it hashes it once.
+        """
         h: i64 = hash(key)
         width = self.width
         counters = self.counters
         i = ((h & HASH_HALF_MASK) * width) >> HIGH_BITS_SHIFT
         step = ((((h >> HIGH_BITS_SHIFT) & HASH_HALF_MASK) * self.max_step) >> HIGH_BITS_SHIFT) + 1
+        least = CBF_MAX_COUNT
         left: i64 = CBF_HASHES
         while left:
             count = counters[i]
+            least = min(least, count)
             if count < CBF_MAX_COUNT:
                 counters[i] = count + 1
             i += step
             if i >= width:
                 i -= width
             left -= 1
+        return least
 
     def estimate(self, key: Key) -> int:
         """The least of ``key``'s counters: its count, plus what collisions added."""

@@ -400,11 +400,10 @@ class WTinyLfu(WindowedSlru):
                 cbf.add(candidate)
                 return candidate
             victim = next(iter(main))
-            if cbf.estimate(candidate) > cbf.estimate(victim):
+            victim_count = cbf.estimate(victim)
+            if cbf.add(candidate) > victim_count:  # the candidate's count from before this add
                 del main[victim]
                 self._enter_main(candidate)
-            else:
-                victim = candidate
-            cbf.add(candidate)
-            return victim
+                return victim
+            return candidate
         return pop_oldest(probation or protected)[0]
