@@ -120,13 +120,17 @@ PROBATION_PARTS, PROTECTED_PARTS, SLRU_PARTS = 1, 4, 5
 DECAY_PERIOD_PER_ENTRY: Final = 32
 """W_TINYLFU halves its filter every 32 x main-size main hits (libCacheSim's "sample size")."""
 
-W_TINYLFU_BYTES_PER_ENTRY: Final = 147
-"""Measured by ``bench/hit_ratio.py`` (tracemalloc, steady state): queue nodes plus filter."""
+W_TINYLFU_BYTES_PER_ENTRY: Final = 222
+"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
+payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
+entries of 100 B, six turnovers, 2026-11-29: 462 B per live entry against 387 accounted with
+the tracemalloc figure charged before). Its bookkeeping alone (tracemalloc,
+``bench/hit_ratio.py``) is about 147 B: queue nodes plus filter; the rest is allocator
+rounding and hash-table room under churn."""
 
-W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 191
-"""Measured likewise, with both ghosts full (their keys included), when they were ordered
-dicts; the generational ghosts (``queues.GhostKeys``) hold fewer keys: an upper bound until
-the next full run remeasures it."""
+W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 266
+"""Measured likewise (506 B per live entry against 431 accounted before). Its bookkeeping
+alone (tracemalloc, ghosts full, their keys included) is about 181 B."""
 
 
 class WindowedSlru(CapacityAware):
