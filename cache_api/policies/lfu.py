@@ -74,12 +74,12 @@ RANDOM_SEED: Final = 0x5EED
 """Seed of the per-policy generator behind the probabilistic increment."""
 
 LFU_BYTES_PER_ENTRY: Final = 416
-"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
-payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
-entries of 100 B, six turnovers, 2026-11-29: 656 B per live entry against 510
-accounted with the tracemalloc figure charged before). Its bookkeeping alone (tracemalloc, ``bench/hit_ratio.py``) is about 270 B: an
-ordered-dict node in a bucket, the key -> bucket dict slot, the buckets; the rest is
-allocator rounding and hash-table room under churn."""
+"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
+and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
+of 100 B, six turnovers, 2026-11-29: 656 B per live entry against 510 accounted with the
+tracemalloc figure charged before). Its bookkeeping alone (tracemalloc,
+``bench/hit_ratio.py``) is about 270 B: an ordered-dict node in a bucket, the key -> bucket
+dict slot, the buckets; the rest is allocator rounding and hash-table room under churn."""
 
 
 class _Bucket:

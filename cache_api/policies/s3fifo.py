@@ -62,12 +62,12 @@ MAX_FREQUENCY: Final = 3
 """Saturation of the per-entry read counter (2 bits): at most 3 extra laps in main."""
 
 S3FIFO_BYTES_PER_ENTRY: Final = 398
-"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
-payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
-entries of 100 B, six turnovers, 2026-11-29: 638 B per live entry against 525
-accounted with the tracemalloc figure charged before). Its bookkeeping alone (tracemalloc, ``bench/hit_ratio.py``, ghost full) is about 285 B:
-queues, ghost nodes and the evicted keys the ghost keeps alive; the rest is allocator
-rounding and hash-table room under churn."""
+"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
+and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
+of 100 B, six turnovers, 2026-11-29: 638 B per live entry against 525 accounted with the
+tracemalloc figure charged before). Its bookkeeping alone (tracemalloc,
+``bench/hit_ratio.py``, ghost full) is about 285 B: queues, ghost nodes and the evicted keys
+the ghost keeps alive; the rest is allocator rounding and hash-table room under churn."""
 
 
 class S3Fifo(CapacityAware):

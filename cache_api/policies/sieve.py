@@ -42,12 +42,12 @@ from cache_api.policies.queues import pop_oldest
 from cache_api.types import Key, Policy
 
 SIEVE_BYTES_PER_ENTRY: Final = 251
-"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
-payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
-entries of 100 B, six turnovers, 2026-11-29: 491 B per live entry against 424
-accounted with the tracemalloc figure charged before). Its bookkeeping alone (tracemalloc, ``bench/hit_ratio.py``) is about 184 B: two
-ordered-dict nodes' worth with the hand's split, plus the visited set; the rest is
-allocator rounding and hash-table room under churn."""
+"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
+and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
+of 100 B, six turnovers, 2026-11-29: 491 B per live entry against 424 accounted with the
+tracemalloc figure charged before). Its bookkeeping alone (tracemalloc,
+``bench/hit_ratio.py``) is about 184 B: two ordered-dict nodes' worth with the hand's split,
+plus the visited set; the rest is allocator rounding and hash-table room under churn."""
 
 
 class Sieve(Policy):

@@ -56,11 +56,12 @@ COMPACT_MIN_REFS: Final = 1024
 """Never rebuild buckets holding fewer references than this."""
 
 VOLATILE_TTL_BYTES_PER_ENTRY: Final = 226
-"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
-payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
-entries of 100 B, six turnovers, 2026-11-29: 466 B per live entry against 360
-accounted with the tracemalloc figure charged before). Its bookkeeping alone (tracemalloc, ``bench/hit_ratio.py``, TTLs over 1000 seconds)
-is about 145 B; the rest is allocator rounding and hash-table room under churn."""
+"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
+and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
+of 100 B, six turnovers, 2026-11-29: 466 B per live entry against 360 accounted with the
+tracemalloc figure charged before). Its bookkeeping alone (tracemalloc,
+``bench/hit_ratio.py``, TTLs over 1000 seconds) is about 145 B; the rest is allocator rounding
+and hash-table room under churn."""
 
 
 def _second(expires_at: float) -> int:
