@@ -32,7 +32,7 @@ STATS_SECTION = "cache"
 
 Progress = Callable[[str], None]
 AfterLoad = Callable[[Server], None]
-FillSpec = tuple[int, float, int]  # MAX_MEMORY bytes, multiple written, value bytes
+FillSpec = tuple[int, float, int, str]  # MAX_MEMORY bytes, multiple written, value bytes, policy
 
 
 @dataclass
@@ -92,6 +92,7 @@ class FillRun:
     max_memory: int
     multiple: float
     value_size: int
+    policy: str
     samples: list[FillSample] = field(default_factory=list)
     rejected: int = 0
 
@@ -187,12 +188,12 @@ def measure_memcached(count: int, size: int) -> MemoryRow:
 
 
 def measure_fill(spec: FillSpec, progress: Progress) -> FillRun:
-    """Write ``multiple`` x max_memory of new keys into an LRU cache capped at it."""
-    max_memory, multiple, value_size = spec
-    run = FillRun(max_memory, multiple, value_size)
+    """Write ``multiple`` x max_memory of new keys into a cache capped at it, under ``policy``."""
+    max_memory, multiple, value_size, policy = spec
+    run = FillRun(max_memory, multiple, value_size, policy)
     total = int(max_memory * multiple) // value_size
     bounds = [total * i // FILL_SAMPLES for i in range(FILL_SAMPLES + 1)]
-    env = {"CACHE_MAX_MEMORY": f"{max_memory // MIB}mb", "CACHE_EVICTION_POLICY": "LRU"}
+    env = {"CACHE_MAX_MEMORY": f"{max_memory // MIB}mb", "CACHE_EVICTION_POLICY": policy}
     with contenders.ours(**env) as server:
         before = _settled_rss(server)
         for start, stop in pairwise(bounds):
@@ -208,7 +209,7 @@ def measure_fill(spec: FillSpec, progress: Progress) -> FillRun:
             )
             run.samples.append(sample)
             progress(
-                f"  fill {max_memory // MIB} MB: wrote {sample.written_bytes / MIB:,.0f}"
+                f"  fill {max_memory // MIB} MB {policy}: wrote {sample.written_bytes / MIB:,.0f}"
                 f" MB, RSS +{sample.rss_growth / MIB:,.1f} MB"
             )
     return run

@@ -143,7 +143,7 @@ def memory_targets(memory: MemoryResults) -> list[Target]:
 
 def _fill_target(fill: FillRun) -> Target:
     """The MAX_MEMORY target: every steady sample within the tolerance."""
-    name = f"RSS growth with MAX_MEMORY={fill.max_memory // MIB} MB (cache full)"
+    name = f"RSS growth with MAX_MEMORY={fill.max_memory // MIB} MB, {fill.policy} (cache full)"
     goal = f"within +/-{GOAL_FILL_TOLERANCE:.0%} of the limit"
     steady = fill.steady()
     if not steady:
@@ -261,14 +261,15 @@ def memory_table(rows: list[MemoryRow]) -> list[str]:
 def fill_table(fills: list[FillRun]) -> list[str]:
     """Markdown rows: RSS growth samples while writing past MAX_MEMORY."""
     lines = [
-        "| MAX_MEMORY | value | written MB | RSS growth MB | growth/limit | accounted MB | items |",
-        "|--:|--:|--:|--:|--:|--:|--:|",
+        "| MAX_MEMORY | policy | value | written MB | RSS growth MB | growth/limit | accounted MB"
+        " | items |",
+        "|--:|---|--:|--:|--:|--:|--:|--:|",
     ]
     for fill in fills:
         for sample in fill.samples:
             accounted = None if sample.accounted_bytes is None else sample.accounted_bytes / MIB
             lines.append(
-                f"| {fill.max_memory // MIB} MB | {size_label(fill.value_size)} "
+                f"| {fill.max_memory // MIB} MB | {fill.policy} | {size_label(fill.value_size)} "
                 f"| {sample.written_bytes / MIB:,.0f} "
                 f"| {sample.rss_growth / MIB:,.1f} "
                 f"| {sample.rss_growth / fill.max_memory:.2f} "
