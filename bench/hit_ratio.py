@@ -479,7 +479,10 @@ def report(results: dict[str, Any]) -> str:
     summary = results["summary"]
     lines.append("### Throughput and memory (replay through the store)")
     lines.append("")
-    lines.append("| policy | ops/s | x LRU | bytes/entry over REJECT (tracemalloc) | declared |")
+    lines.append(
+        "| policy | ops/s | x LRU | bytes/entry over REJECT (tracemalloc)"
+        " | charged under MAX_MEMORY |"
+    )
     lines.append("|---|---:|---:|---:|---:|")
     for policy in policies:
         relative = summary["relative_to_lru"].get(policy)
