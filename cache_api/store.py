@@ -22,6 +22,8 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
+from librt.strings import read_f64_le
+
 from cache_api.expiry import COMPACT_MIN_REFS, ExpiryWheel
 from cache_api.types import FOREVER, Found, Key, Policy, PutResult
 
@@ -46,7 +48,9 @@ own bookkeeping is added on top (``Policy.per_entry_bytes``).
 # Why: every Python object costs a header. An entry object, a float and a
 # value object cost 96 bytes more per entry than one packed object whose
 # head is 9 bytes; a read answers with a view of the value, so it copies
-# nothing. Cost: a write copies the value once; a read unpacks 9 bytes.
+# nothing. Cost: a write copies the value once; a read unpacks 9 bytes, with
+# ``librt.strings.read_f64_le`` and a byte index: compiled, both are native, where
+# ``struct`` built a tuple, a float and an int for every read (about 200 instructions).
 ENTRY_HEAD: Final = struct.Struct("<dB")
 INLINE_TYPE_LENGTH: Final = struct.Struct("<I")
 INLINE_TYPE: Final = 255
@@ -56,9 +60,11 @@ VIEW_FROM_BYTES: Final = 4096
 """Entries of at least this many bytes are read as a zero-copy view; smaller ones are
 copied, which is cheaper than making a view (measured: 118 ns against 384 ns at 100 B)."""
 
-_unpack_head: Final = ENTRY_HEAD.unpack_from
 _pack_head: Final = ENTRY_HEAD.pack
-_HEAD_SIZE: Final = ENTRY_HEAD.size
+TYPE_OFFSET: Final = 8
+"""Where the type byte sits in ``ENTRY_HEAD``: after the float64 expiry."""
+_HEAD_SIZE: Final = 9
+"""``ENTRY_HEAD.size``, as a literal so that mypyc folds it (a test checks the two agree)."""
 
 
 def entry_size(key: Key, value: bytes, content_type: bytes, overhead: int) -> int:
@@ -117,10 +123,10 @@ class Store:
         """The live object at ``key``, or None if it is missing or expired (and then reclaimed)."""
         blob = self._data.get(key)
         if blob is not None:
-            expires_at, content_type = _unpack_head(blob)
-            if now < expires_at:
+            if now < read_f64_le(blob, 0):
                 self.hits += 1
                 self._policy.on_access(key)
+                content_type = blob[TYPE_OFFSET]
                 if content_type != INLINE_TYPE:  # _decode's common case, inlined for speed
                     if len(blob) < VIEW_FROM_BYTES:
                         return blob[_HEAD_SIZE:], self._content_types[content_type]
@@ -143,7 +149,7 @@ class Store:
         old = self._data.get(key)
         replaced = None
         if old is not None:
-            replaced = _unpack_head(old)[0]
+            replaced = read_f64_le(old, 0)
             if replaced <= now:
                 self._expire(key, old)
                 old = replaced = None
@@ -179,7 +185,7 @@ class Store:
         blob = self._data.get(key)
         if blob is None:
             return False
-        if _unpack_head(blob)[0] <= now:
+        if read_f64_le(blob, 0) <= now:
             self._expire(key, blob)
             return False
         self._unlink(key, self._size_of(key, blob))
@@ -202,7 +208,7 @@ class Store:
         blob = self._data.get(key)
         if blob is None:
             return None
-        return self._decode(blob), _unpack_head(blob)[0]
+        return self._decode(blob), read_f64_le(blob, 0)
 
     def stats(self) -> StoreStats:
         """A snapshot of the counters, items and bytes."""
@@ -239,7 +245,7 @@ class Store:
 
     def _layout(self, blob: bytes) -> tuple[int, bytes]:
         """Where a packed entry's value starts, and its Content-Type."""
-        type_id = blob[_HEAD_SIZE - 1]
+        type_id = blob[TYPE_OFFSET]
         if type_id != INLINE_TYPE:
             return _HEAD_SIZE, self._content_types[type_id]
         type_start = _HEAD_SIZE + INLINE_TYPE_LENGTH.size
@@ -285,12 +291,12 @@ class Store:
 
     def _expiry_of(self, key: Key) -> float | None:
         blob = self._data.get(key)
-        return None if blob is None else _unpack_head(blob)[0]
+        return None if blob is None else read_f64_le(blob, 0)
 
     def _rebuild_wheel(self) -> None:
         """Drop stale references: re-index every entry with a finite TTL. O(n), after ≥ n writes."""
         self._wheel.clear()
         for key, blob in self._data.items():
-            expires_at = _unpack_head(blob)[0]
+            expires_at = read_f64_le(blob, 0)
             if expires_at != FOREVER:
                 self._wheel.add(key, expires_at)

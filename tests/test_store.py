@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from librt.strings import read_f64_le
 
+from cache_api import store as store_module
 from cache_api.expiry import ExpiryWheel
 from cache_api.policies import make_policy
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
@@ -295,3 +297,11 @@ def test_wheel_is_due_once_now_reaches_its_oldest_bucket() -> None:
     assert wheel.pop_expired(105.5, expires.get) == b"a"
     assert not wheel.due(106.9)
     assert wheel.due(107.0)
+
+
+def test_entry_head_literals_match_its_struct() -> None:
+    assert store_module._HEAD_SIZE == store_module.ENTRY_HEAD.size == 9
+    assert store_module.ENTRY_HEAD.size - 1 == store_module.TYPE_OFFSET
+    blob = store_module.ENTRY_HEAD.pack(1234.5, 7) + b"value"
+    assert read_f64_le(blob, 0) == 1234.5
+    assert blob[store_module.TYPE_OFFSET] == 7
