@@ -40,6 +40,11 @@ BAD_TTL: Final = json_response(
 )
 OBJECT_METHODS: Final = (b"GET", b"HEAD", b"PUT", b"POST", b"DELETE")
 
+_partition: Final = bytes.partition
+_find: Final = bytes.find
+"""``bytes`` methods fetched once: compiled, ``target.partition(...)`` looks the method up by
+name on every request (mypyc has no primitive for either); these are called directly."""
+
 
 class Match(enum.Enum):
     """How a request matched the routes: ``NONE`` (404), ``PARTIAL`` (405) or ``FULL``."""
@@ -75,23 +80,23 @@ class Api:
 
     def handle(self, request: Request) -> Response:
         """Answer one request."""
-        path, _, query = request.target.partition(b"?")
+        path, _, query = _partition(request.target, b"?")
         method = request.method
         if path.startswith(OBJECT_PREFIX):
             key = path[OBJECT_PREFIX_LENGTH:]
-            if key.find(b"%") != -1:  # not `in`: bytes.__contains__ first fails an int parse
+            if _find(key, b"%") != -1:  # not `in`: bytes.__contains__ first fails an int parse
                 key = unquote_to_bytes(key)
             if not key:
                 return EMPTY_KEY
             if len(key) > self._max_key_length:
                 return self._key_too_long
-            if method in {b"GET", b"HEAD"}:
+            if method in (b"GET", b"HEAD"):  # compiled: two comparisons; a set would hash
                 found = self._cache.get(key, self._clock())
                 if found is None:
                     return missing(key)
                 body, content_type = found
                 return Response(200, body, content_type)
-            if method in {b"PUT", b"POST"}:
+            if method in (b"PUT", b"POST"):
                 return self._put(key, query, request)
             if method == b"DELETE":
                 return self._delete(key)

@@ -25,7 +25,7 @@ from typing import Final
 from librt.strings import read_f64_le
 
 from cache_api.expiry import COMPACT_MIN_REFS, ExpiryWheel
-from cache_api.types import FOREVER, Found, Key, Policy, PutResult
+from cache_api.types import FOREVER, Cache, Found, Key, Policy, PutResult
 
 ENTRY_OVERHEAD_BYTES: Final = 107
 """Bytes one entry costs beyond its key, value and Content-Type lengths.
@@ -89,7 +89,7 @@ class StoreStats:
     rejected_writes: int
 
 
-class Store:
+class Store(Cache):
     """Objects by key, with TTLs, capacity by count and bytes, and an eviction policy."""
 
     def __init__(self, policy: Policy, *, max_items: int = 0, max_bytes: int = 0) -> None:

