@@ -45,8 +45,9 @@ class Cache:
 
     A base class rather than a protocol, as ``Policy`` is: compiled, the routes
     then call the store natively, with no lookup by name, no argument parsing
-    and no boxed ``now`` or result tuple (measured: about 700 instructions a
-    GET). A storage subclasses it and overrides all three methods.
+    and no boxed ``now`` or result tuple (measured with the routes' method checks
+    made comparisons: 661 fewer instructions a GET hit, of 13,554). A storage
+    subclasses it and overrides all three methods.
     """
 
     def get(self, key: Key, now: float) -> Found | None:
