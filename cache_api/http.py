@@ -170,7 +170,7 @@ class HttpProtocol(asyncio.Protocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._pending: deque[Pending] = deque()
         self._max_header_size = limits.max_header_size
-        self._counts = state.requests.counts
+        self._request_counts = state.requests
         self._closing = False
         self._in_headers = False
         self._in_request = False
@@ -331,7 +331,7 @@ class HttpProtocol(asyncio.Protocol):
             answer, keep_alive = INTERNAL_ERROR, False
             self._closing = True
         if type(answer) is Response:
-            self._counts[method][answer.status] += 1
+            self._request_counts.add(method, answer.status)
             if not self._pending:
                 self._write(answer, keep_alive, head)
             else:
@@ -370,7 +370,7 @@ class HttpProtocol(asyncio.Protocol):
                     response, keep_alive = INTERNAL_ERROR, False
                 else:
                     response = answer.result()
-                self._counts[method][response.status] += 1
+                self._request_counts.add(method, response.status)
             else:
                 response = answer
             self._pending.popleft()
@@ -421,7 +421,7 @@ class HttpProtocol(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         method = self._parser.get_method() if self._in_request else UNKNOWN_METHOD
-        self._counts[method][response.status] += 1
+        self._request_counts.add(method, response.status)
         if self._pending:
             self._pending.append((response, False, False, b""))
             return

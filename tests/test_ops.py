@@ -58,7 +58,7 @@ class Rig:
 
     def call(self, method: bytes, target: bytes, body: bytes = b"") -> tuple[int, bytes]:
         response = self.api.handle(Request(method, target, None, body))
-        self.requests.counts[method][response.status] += 1  # as the protocol counts
+        self.requests.add(method, response.status)  # as the protocol counts
         return response.status, bytes(response.body)
 
 

@@ -20,7 +20,8 @@ def test_snapshot_reads_every_source(clock: FakeClock) -> None:
     store.get(b"k", clock())
     store.get(b"nope", clock())
     requests = RequestCounts()
-    requests.counts[b"GET"][200] += 2
+    requests.add(b"GET", 200)
+    requests.add(b"GET", 200)
     expiry = FakeExpiry(ticks=3, time_cap_reached=1, key_cap_reached=0, stale_ratio=0.25)
     connections = FakeConnections({object()}, 5, draining=True)
     started = clock()
