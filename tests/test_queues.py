@@ -1,11 +1,11 @@
-"""The queue helpers the policies share: ``GhostKeys`` against a model of its promise."""
+"""The queue helpers the policies share: ``GhostKeys`` and ``KeyFifo`` against models."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cache_api.policies.queues import GhostKeys
+from cache_api.policies.queues import FORGOTTEN_SLACK, GhostKeys, KeyFifo
 
 
 def test_ghost_keeps_the_last_generation_and_drops_older_ones_together() -> None:
@@ -55,3 +55,47 @@ def test_ghost_remembers_its_last_half_size_of_adds(size: int, ops: list[tuple[b
             elif adds - added < generation:
                 assert remembered
         assert len(ghost) <= 2 * generation
+
+
+def test_key_fifo_skips_forgotten_copies_of_a_key_queued_again() -> None:
+    fifo = KeyFifo()
+    for k in (b"a", b"b", b"c"):
+        fifo.append(k)
+    fifo.forget(b"a")
+    fifo.append(b"a")  # behind b and c now; its forgotten copy is still at the old end
+    assert len(fifo) == 3
+    assert [fifo.pop_oldest() for _ in range(3)] == [b"b", b"c", b"a"]
+    assert len(fifo) == 0
+
+
+def test_key_fifo_compacts_when_forgotten_copies_pile_up() -> None:
+    fifo = KeyFifo()
+    fifo.append(b"kept")
+    for n in range(10 * FORGOTTEN_SLACK):  # a cache with room: writes and deletes, no pops
+        k = str(n).encode()
+        fifo.append(k)
+        fifo.forget(k)
+        assert len(fifo._order) <= 2 * len(fifo) + FORGOTTEN_SLACK + 1
+    assert len(fifo) == 1
+    assert fifo.pop_oldest() == b"kept"
+
+
+@given(ops=st.lists(st.tuples(st.sampled_from("apf"), st.integers(0, 12)), max_size=400))
+def test_key_fifo_behaves_as_a_list(ops: list[tuple[str, int]]) -> None:
+    """Appends, pops of the oldest and forgets of queued keys match a plain list, and
+    the deque never holds more than twice the live keys plus the slack (and the one append)."""
+    fifo = KeyFifo()
+    model: list[bytes] = []
+    for op, n in ops:
+        k = str(n).encode()
+        if op == "a" and k not in model:
+            fifo.append(k)
+            model.append(k)
+        elif op == "p" and model:
+            assert fifo.pop_oldest() == model.pop(0)
+        elif op == "f" and k in model:
+            fifo.forget(k)
+            model.remove(k)
+        assert len(fifo) == len(model)
+        assert len(fifo._order) <= 2 * len(model) + FORGOTTEN_SLACK + 1
+    assert [fifo.pop_oldest() for _ in range(len(model))] == model

@@ -1,4 +1,4 @@
-"""Queues: the ordered-dict operations the policies share, and a ghost of dropped keys.
+"""Queues: the ordered-dict operations the policies share, a FIFO of keys, and a ghost.
 
 The policies keep their queues as ``OrderedDict`` (a C hash table threaded by a
 doubly linked list: O(1) append, removal by key, move to the newest end, and
@@ -8,11 +8,12 @@ keyword parsing; these two functions call ``OrderedDict``'s own methods,
 fetched once, with positional arguments (measured with ``popitem``: 331 ns
 positional against 464 ns with ``last=False``, pop and re-append together).
 Policies that touch one queue on every hit bind its ``move_to_end`` instead.
+``KeyFifo`` calls ``deque``'s methods the same way.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Final, TypeVar
 
 from cache_api.types import Key
@@ -21,6 +22,8 @@ V = TypeVar("V")
 
 _popitem: Final = OrderedDict.popitem
 _move_to_end: Final = OrderedDict.move_to_end
+_popleft: Final = deque.popleft
+_append: Final = deque.append
 
 
 def pop_oldest(queue: OrderedDict[Key, V]) -> tuple[Key, V]:
@@ -88,3 +91,81 @@ class GhostKeys:
 
     def __len__(self) -> int:
         return len(self.recent) + len(self.older)
+
+
+FORGOTTEN_SLACK: Final = 64
+"""Forgotten copies a ``KeyFifo`` tolerates beyond its live keys before it compacts (keys)."""
+
+
+class KeyFifo:
+    """Keys in arrival order: append, pop the oldest, and forget any key, each O(1) amortized.
+
+    What: a FIFO queue of keys for policies that only ever take from the old end
+    (S3_FIFO's queues and ghost). ``forget(key)`` removes a key the caller knows
+    is queued, wherever it is.
+
+    How: a ``deque`` of keys and a count of forgotten copies per key. A forgotten
+    key stays in the deque until it reaches the old end, where ``pop_oldest``
+    skips it. A key queued again after being forgotten is behind its forgotten
+    copies, so the first copies of a key to reach the old end are always the
+    forgotten ones. When forgotten copies outnumber the live keys (plus
+    ``FORGOTTEN_SLACK``), the deque is rebuilt without them.
+
+    Why, rather than an ``OrderedDict``: no linked node and no second hash table
+    per key; a pop is a ``popleft`` where ``OrderedDict.popitem`` looked the key
+    up twice and built a tuple (measured in S3_FIFO: see its module).
+
+    Cost: append and pop O(1) amortized (every skipped copy was one forget), forget
+    O(1) amortized over the compactions. Per key: one deque slot (8 bytes); a
+    forgotten key holds a dict entry until its copy leaves.
+    """
+
+    __slots__ = ("_forgotten", "_live", "_order")
+
+    def __init__(self) -> None:
+        self._order: deque[Key] = deque()
+        self._forgotten: dict[Key, int] = {}
+        self._live = 0
+
+    def __len__(self) -> int:
+        return self._live
+
+    def append(self, key: Key) -> None:
+        """Queue ``key`` as the newest."""
+        _append(self._order, key)
+        self._live += 1
+
+    def pop_oldest(self) -> Key:
+        """Remove and return the oldest live key (IndexError if there is none)."""
+        order = self._order
+        forgotten = self._forgotten
+        while True:
+            key = _popleft(order)
+            if forgotten and self._skip(key):
+                continue
+            self._live -= 1
+            return key
+
+    def forget(self, key: Key) -> None:
+        """Remove ``key``, which must be queued (live) here."""
+        forgotten = self._forgotten
+        forgotten[key] = forgotten.get(key, 0) + 1
+        self._live -= 1
+        if len(self._order) > 2 * self._live + FORGOTTEN_SLACK:
+            self._compact()
+
+    def _skip(self, key: Key) -> bool:
+        """Whether this copy of ``key`` was forgotten (and consume it)."""
+        forgotten = self._forgotten
+        copies = forgotten.get(key, 0)
+        if not copies:
+            return False
+        if copies == 1:
+            del forgotten[key]
+        else:
+            forgotten[key] = copies - 1
+        return True
+
+    def _compact(self) -> None:
+        """Rebuild the deque with only the live keys, in order."""
+        self._order = deque(key for key in self._order if not self._skip(key))

@@ -35,18 +35,19 @@ of live entries the first time the store asks for a victim.
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (every
 entry skipped was promoted by reads, or is a reinsertion paid by one).
-Per entry: one ordered-dict node in the small or main queue, plus the ghost's
-keys (``GHOST_QUEUE_SHARE`` of an ordered-dict node per entry, and the ghost
-keeps evicted keys' ``bytes`` alive); ``per_entry_bytes`` is the measured sum.
+Per entry: a slot in one plain dict holding its counter and queue, and a
+deque slot in the small or main queue (``queues.KeyFifo``), plus the ghost's
+keys (``GHOST_QUEUE_SHARE`` of a dict slot and a deque slot per entry, and the
+ghost keeps evicted keys' ``bytes`` alive); ``per_entry_bytes`` is the measured
+sum.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.queues import pop_oldest
+from cache_api.policies.queues import KeyFifo
 from cache_api.types import Key
 
 SMALL_QUEUE_SHARE: Final = 0.10
@@ -61,13 +62,16 @@ PROMOTION_READS: Final = 2
 MAX_FREQUENCY: Final = 3
 """Saturation of the per-entry read counter (2 bits): at most 3 extra laps in main."""
 
-S3FIFO_BYTES_PER_ENTRY: Final = 398
+IN_MAIN: Final = 4
+"""Flag added to a key's counter while it is in the main queue (the bit above the counter)."""
+
+S3FIFO_BYTES_PER_ENTRY: Final = 349
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-11-29: 638 B per live entry against 525 accounted with the
-tracemalloc figure charged before). Its bookkeeping alone (tracemalloc,
-``bench/hit_ratio.py``, ghost full) is about 285 B: queues, ghost nodes and the evicted keys
-the ghost keeps alive; the rest is allocator rounding and hash-table room under churn."""
+of 100 B, six turnovers, 2026-12-04: 589 B per live entry). It was 398 with ordered-dict
+queues and ghost (2026-11-29, same method); a plain dict of counters and deques of keys
+(``queues.KeyFifo``) hold 49 B less. The rest of the figure is the evicted keys the ghost
+keeps alive, allocator rounding and hash-table room under churn."""
 
 
 class S3Fifo(CapacityAware):
@@ -79,9 +83,12 @@ class S3Fifo(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
-        self._small: OrderedDict[Key, int] = OrderedDict()
-        self._main: OrderedDict[Key, int] = OrderedDict()
-        self._ghost: OrderedDict[Key, None] = OrderedDict()
+        self._state: dict[Key, int] = {}
+        """Per stored key: its read counter, plus ``IN_MAIN`` if it is in the main queue."""
+        self._small = KeyFifo()
+        self._main = KeyFifo()
+        self._ghost: dict[Key, None] = {}
+        self._ghost_order = KeyFifo()
         self._has_evicted = False
         self._capacity = 0
         self._small_max = 0
@@ -101,54 +108,61 @@ class S3Fifo(CapacityAware):
         ghost = self._ghost
         if key in ghost:
             del ghost[key]
-            self._main[key] = 0
+            self._ghost_order.forget(key)
+            self._state[key] = IN_MAIN
+            self._main.append(key)
         elif not self._has_evicted and self._small_max >= 0 and len(self._small) >= self._small_max:
-            self._main[key] = 0
+            self._state[key] = IN_MAIN
+            self._main.append(key)
         else:
-            self._small[key] = 0
+            self._state[key] = 0
+            self._small.append(key)
         # Trimmed here rather than in victim(), so that a key evicted to the
         # ghost during this very write is still recognised (libCacheSim looks
         # the key up in the ghost before it evicts).
         if self._ghost_max >= 0:
-            while len(ghost) > self._ghost_max:
-                pop_oldest(ghost)
+            ghost_order = self._ghost_order
+            while len(ghost_order) > self._ghost_max:
+                del ghost[ghost_order.pop_oldest()]
 
     def on_access(self, key: Key) -> None:
         """Count the read (saturating); nothing moves."""
-        small = self._small
-        freq = small.get(key)
-        if freq is not None:
-            if freq < MAX_FREQUENCY:
-                small[key] = freq + 1
-            return
-        main = self._main
-        freq = main[key]
-        if freq < MAX_FREQUENCY:
-            main[key] = freq + 1
+        state = self._state
+        counter = state[key]
+        if counter & MAX_FREQUENCY != MAX_FREQUENCY:
+            state[key] = counter + 1
 
     def on_delete(self, key: Key) -> None:
         """Forget ``key`` (it is in the small or the main queue, never in the ghost)."""
-        if self._small.pop(key, None) is None:
-            del self._main[key]
+        if self._state.pop(key) & IN_MAIN:
+            self._main.forget(key)
+        else:
+            self._small.forget(key)
 
     def victim(self) -> Key:
         """Evict from main if it is over its share or small is empty, else from small."""
         self._has_evicted = True
-        small, main = self._small, self._main
+        small, main, state = self._small, self._main, self._state
         capacity = learned_capacity(self._hint, len(small) + len(main))
         if capacity != self._capacity:
             self._resize(capacity)
-        if small and len(main) <= self._main_max:
-            while small:
-                key, freq = pop_oldest(small)
-                if freq >= PROMOTION_READS:
-                    main[key] = 0
+        if len(small) and len(main) <= self._main_max:
+            while len(small):
+                key = small.pop_oldest()
+                if state[key] >= PROMOTION_READS:
+                    state[key] = IN_MAIN
+                    main.append(key)
                     continue
+                del state[key]
                 self._ghost[key] = None
+                self._ghost_order.append(key)
                 return key
         while True:
-            key, freq = pop_oldest(main)
-            if freq:
-                main[key] = freq - 1
+            key = main.pop_oldest()
+            counter = state[key]
+            if counter != IN_MAIN:
+                state[key] = counter - 1
+                main.append(key)
                 continue
+            del state[key]
             return key
