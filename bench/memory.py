@@ -31,7 +31,6 @@ STATS_FIELDS = ("items", "bytes")
 STATS_SECTION = "cache"
 
 Progress = Callable[[str], None]
-AfterLoad = Callable[[Server], None]
 FillSpec = tuple[int, float, int, str]  # MAX_MEMORY bytes, multiple written, value bytes, policy
 
 
@@ -136,12 +135,8 @@ def _settled_rss(server: Server) -> int:
     return tree_rss_bytes(server.pid)
 
 
-def measure_ours(count: int, size: int, after: AfterLoad | None = None) -> MemoryRow:
-    """Load ``count`` objects of ``size`` bytes into a fresh server (LRU, no limits).
-
-    ``after`` runs on the loaded server once its memory has been read (the
-    scaling bench uses it for GETs over 1 M objects without a second load).
-    """
+def measure_ours(count: int, size: int) -> MemoryRow:
+    """Load ``count`` objects of ``size`` bytes into a fresh server (LRU, no limits)."""
     with contenders.ours() as server:
         before = _settled_rss(server)
         report = loader.http_put_range(server.port, range(count), size, TTL_S)
@@ -149,8 +144,6 @@ def measure_ours(count: int, size: int, after: AfterLoad | None = None) -> Memor
             raise RuntimeError(f"loading ours failed: {report.statuses}")
         rss_after = _settled_rss(server)
         stats = ours_stats(server.port) or {}
-        if after is not None:
-            after(server)
     return MemoryRow(
         "ours", count, size, before, rss_after, report.seconds,
         stats.get("bytes"), stats.get("items"),
@@ -234,19 +227,16 @@ def run(
     loads: list[tuple[int, int]],
     fills: list[FillSpec],
     progress: Progress,
-    after_ours: dict[tuple[int, int], AfterLoad] | None = None,
     into: MemoryResults | None = None,
 ) -> MemoryResults:
     """Measure every (count, size) load on each server, then the capped fills.
 
-    ``after_ours[(count, size)]`` runs on our loaded server for that load.
     Results are appended to ``into`` as they come, so a crash keeps them.
     """
     results = into if into is not None else MemoryResults()
-    hooks = after_ours or {}
     for count, size in loads:
         measurers: dict[str, Callable[[], MemoryRow]] = {
-            "ours": partial(measure_ours, count, size, hooks.get((count, size))),
+            "ours": partial(measure_ours, count, size),
             "redis": partial(measure_redis, count, size),
             "memcached": partial(measure_memcached, count, size),
         }

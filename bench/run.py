@@ -249,7 +249,6 @@ class Bench:
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
         self.timings: dict[str, float] = {}
-        self.shared_levels: list[scaling.Level] = []
 
     def section(self, name: str, body: Callable[[], None]) -> None:
         """Run one section; a crash is recorded and the next section still runs."""
@@ -282,17 +281,10 @@ class Bench:
         """RSS per object vs redis/memcached, and RSS under MAX_MEMORY."""
         loads = QUICK_MEMORY_LOADS if self.quick else FULL_MEMORY_LOADS
         fills = QUICK_FILLS if self.quick else FULL_FILLS
-        hooks: dict[tuple[int, int], memory.AfterLoad] = {}
-        if "scaling" in self.sections:
-            # GETs over the largest scaling level reuse the memory bench's load.
-            largest = self.get_levels()[-1]
-            for count, size in loads:
-                if count == largest and size == scaling.VALUE_BYTES:
-                    hooks[(count, size)] = self._gets_on_loaded
         results = memory.MemoryResults()
         self.results["memory"] = results
         try:
-            memory.run(loads, fills, log, hooks, into=results)
+            memory.run(loads, fills, log, into=results)
         finally:
             self.results.setdefault("targets", []).extend(report.memory_targets(results))
 
@@ -304,21 +296,11 @@ class Bench:
         """Repetitions per scaling measurement."""
         return QUICK_SCALING_REPS if self.quick else FULL_SCALING_REPS
 
-    def _gets_on_loaded(self, server: procs.Server) -> None:
-        """Scaling hook: GETs over the objects the memory bench just loaded."""
-        count = self.get_levels()[-1]
-        log(f"  (scaling) GETs over the {count:,} objects just loaded")
-        level = scaling.measure_gets(server, count, self.scaling_reps(), self.duration, log)
-        self.shared_levels.append(level)
-
     def scaling(self) -> None:
         """GET/s vs number of stored objects; PUT/s when every write evicts."""
         reps = self.scaling_reps()
         policies = QUICK_EVICT_POLICIES if self.quick else FULL_EVICT_POLICIES
-        done = {int(level.name) for level in self.shared_levels}
-        levels = [n for n in self.get_levels() if n not in done]
-        get_levels = scaling.get_scaling(levels, reps, self.duration, log)
-        get_levels = sorted([*get_levels, *self.shared_levels], key=lambda lv: int(lv.name))
+        get_levels = scaling.get_scaling(self.get_levels(), reps, self.duration, log)
         self.results["get_scaling"] = get_levels
         by_policy = scaling.gets_by_policy(GET_POLICIES, reps, self.duration, log)
         self.results["get_by_policy"] = by_policy

@@ -1,7 +1,8 @@
 """Scaling: GET/s as the cache grows, and PUT/s when every write evicts.
 
-* GET scaling: one server, loaded step by step to each size in ``levels``;
-  at each level wrk GETs uniformly random stored keys (100 B, c64).
+* GET scaling: one server per size in ``levels``, all loaded first, then
+  measured in turn in each repetition; wrk GETs uniformly random stored keys
+  (100 B, c64).
 * GET by policy: the same GET hits (10 k keys) on a fresh server per policy,
   the policies interleaved per repetition: what each policy's read hook costs
   over HTTP (issue 5 asks the recommended one for >= 0.9x LRU's GET/s).
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,7 +32,7 @@ EVICT_SLOTS = 10_000
 SEQ_FIRST_KEY = EVICT_SLOTS  # the prefill uses keys 0..EVICT_SLOTS-1
 SEQ_KEYS_PER_REP = 1_000_000  # each repetition writes into its own 1 M key range
 ROOM = "room"
-WARMUP_S = 1  # unrecorded GET run before each level's measurements
+WARMUP_S = 1  # unrecorded GET run before each measurement
 
 Progress = Callable[[str], None]
 
@@ -71,31 +73,31 @@ class Level:
         }
 
 
-def measure_gets(
-    server: Server, stored: int, reps: int, duration_s: int, progress: Progress
-) -> Level:
-    """GET hits over keys 0..stored-1 of a server that holds them (100 B values)."""
-    result = Level(str(stored))
-    get_args = [HIT_PREFIX, str(stored)]
-    run_wrk(server.port, "get.lua", get_args, CONNECTIONS, WARMUP_S)
-    for _ in range(reps):
-        result.samples.append(run_wrk(server.port, "get.lua", get_args, CONNECTIONS, duration_s))
-    progress(f"  GET with {stored:>9,} objects: {result.rps:>10,.0f} req/s")
-    return result
-
-
 def get_scaling(levels: list[int], reps: int, duration_s: int, progress: Progress) -> list[Level]:
-    """GET hits over all stored keys at each cache size in ``levels`` (one server)."""
-    results: list[Level] = []
-    with contenders.ours() as server:
-        stored = 0
+    """GET hits over all stored keys at each cache size in ``levels``, interleaved.
+
+    One server per level, each loaded with keys 0..level-1 before any is measured;
+    then every repetition measures each level in turn (after a short warm-up, as a
+    switch of server leaves the CPU caches cold), so that a noisy stretch of the
+    machine lands on all levels alike rather than on the one measured then.
+    """
+    results = {level: Level(str(level)) for level in levels}
+    with contextlib.ExitStack() as stack:
+        servers: dict[int, Server] = {}
         for level in levels:
-            report = loader.http_put_range(server.port, range(stored, level), VALUE_BYTES, TTL_S)
+            server = stack.enter_context(contenders.ours())
+            report = loader.http_put_range(server.port, range(level), VALUE_BYTES, TTL_S)
             if report.failed:
                 raise RuntimeError(f"loading failed: {report.statuses}")
-            stored = level
-            results.append(measure_gets(server, stored, reps, duration_s, progress))
-    return results
+            servers[level] = server
+        for _ in range(reps):
+            for level, server in servers.items():
+                get_args = [HIT_PREFIX, str(level)]
+                run_wrk(server.port, "get.lua", get_args, CONNECTIONS, WARMUP_S)
+                sample = run_wrk(server.port, "get.lua", get_args, CONNECTIONS, duration_s)
+                results[level].samples.append(sample)
+                progress(f"  GET with {level:>9,} objects: {sample.rps:>10,.0f} req/s")
+    return list(results.values())
 
 
 POLICY_GET_KEYS = 10_000
