@@ -15,6 +15,7 @@ dict's node index.
 from collections import OrderedDict
 from typing import ClassVar, Final
 
+from cache_api.policies.queues import newest, oldest
 from cache_api.types import Key, Policy
 
 ORDERED_TABLE_BYTES_PER_ENTRY: Final = 155
@@ -48,7 +49,7 @@ class OrderedTable(Policy):
 
     def victim(self) -> Key:
         """The key at the oldest end."""
-        return next(iter(self.order))
+        return oldest(self.order)
 
 
 class OldestFirst(OrderedTable):
@@ -85,4 +86,4 @@ class NewestFirst(OldestFirst):
         key = self._last_write
         if key is not None and key in self.order:
             return key
-        return next(reversed(self.order))
+        return newest(self.order)

@@ -22,6 +22,7 @@ V = TypeVar("V")
 
 _popitem: Final = OrderedDict.popitem
 _move_to_end: Final = OrderedDict.move_to_end
+_reversed: Final = OrderedDict.__reversed__
 _popleft: Final = deque.popleft
 _append: Final = deque.append
 
@@ -29,6 +30,24 @@ _append: Final = deque.append
 def pop_oldest(queue: OrderedDict[Key, V]) -> tuple[Key, V]:
     """Remove and return the oldest ``(key, value)`` of ``queue`` (KeyError if it is empty)."""
     return _popitem(queue, False)
+
+
+def oldest(queue: OrderedDict[Key, V]) -> Key:
+    """The oldest key of ``queue``, left in place (KeyError if it is empty).
+
+    A loop rather than ``next(iter(queue))``: compiled, ``next`` is looked up on
+    the ``builtins`` module by name and called generically on every use.
+    """
+    for key in queue:
+        return key
+    raise KeyError("the queue is empty")
+
+
+def newest(queue: OrderedDict[Key, V]) -> Key:
+    """The newest key of ``queue``, left in place (KeyError if it is empty)."""
+    for key in _reversed(queue):
+        return key
+    raise KeyError("the queue is empty")
 
 
 def move_to_newest(queue: OrderedDict[Key, V], key: Key) -> None:

@@ -94,7 +94,7 @@ from collections.abc import Callable
 from typing import ClassVar, Final
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.queues import GhostKeys, pop_oldest
+from cache_api.policies.queues import GhostKeys, oldest, pop_oldest
 from cache_api.policies.sketch import CountingBloomFilter, FrequencySketch
 from cache_api.types import Key
 
@@ -249,7 +249,7 @@ class WTinyLfuAdaptive(WindowedSlru):
             candidate = pop_oldest(window)[0]
             main = probation or protected
             if main:
-                victim = next(iter(main))
+                victim = oldest(main)
                 sketch = self._sketch
                 if victim is not self._victim or sketch.resets != self._victim_resets:
                     # Cached while the same key stays main's victim and no halving happens:
@@ -403,7 +403,7 @@ class WTinyLfu(WindowedSlru):
             if not main:  # no main space at all (capacity 1): the window is the cache
                 cbf.add(candidate)
                 return candidate
-            victim = next(iter(main))
+            victim = oldest(main)
             victim_count = cbf.estimate(victim)
             if cbf.add(candidate) > victim_count:  # the candidate's count from before this add
                 del main[victim]
