@@ -16,7 +16,13 @@ import pytest
 
 from cache_api.policies import REGISTRY, make_policy
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.lfu import DECAY_PERIOD_PER_ENTRY, MIN_DECAY_PERIOD
+from cache_api.policies.lfu import (
+    DECAY_PERIOD_PER_ENTRY,
+    LFU,
+    MIN_DECAY_PERIOD,
+    STALE_PER_LIVE,
+    STALE_SLACK,
+)
 from cache_api.policies.sketch import (
     CBF_COUNTERS_PER_ENTRY,
     CBF_ERROR,
@@ -413,6 +419,30 @@ def test_lfu_counts_reads_and_decays_by_hand() -> None:
         policy.on_access(b"b")
         policy.on_access(b"d")
     assert policy.victim() == b"a"
+
+
+def test_lfu_breaks_ties_by_arrival_and_a_key_stored_again_arrives_anew() -> None:
+    policy = Driven(make_policy("LFU", 100))
+    for k in (b"a", b"b", b"c"):
+        policy.on_insert(k)
+    policy.on_delete(b"a")  # an overwrite: a's old copy stays in the deque, marked deleted
+    policy.on_insert(b"a")
+    # All three are at the initial counter: they go in the order they got there.
+    assert [policy.victim() for _ in range(3)] == [b"b", b"c", b"a"]
+
+
+def test_lfu_rebuilds_a_bucket_that_keys_keep_leaving() -> None:
+    lfu = LFU(10_000)
+    policy = Driven(lfu)
+    policy.on_insert(b"stays")
+    for n in range(10 * STALE_SLACK):  # each enters the initial level, then a read raises it
+        k = str(n).encode()
+        policy.on_insert(k)
+        policy.on_access(k)
+        initial = lfu._bucket_of[b"stays"]
+        assert len(initial.keys) <= STALE_PER_LIVE * initial.live + STALE_SLACK + 1
+    assert initial.live == 1
+    assert policy.victim() == b"stays"  # the lowest level; every other key moved up
 
 
 def test_volatile_ttl_by_hand(clock: FakeClock) -> None:
