@@ -13,15 +13,20 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from librt.random import Random
 
 from cache_api.policies import REGISTRY, make_policy
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.lfu import (
     DECAY_PERIOD_PER_ENTRY,
+    INITIAL_COUNTER,
     LFU,
+    LOG_FACTOR,
+    MAX_COUNTER,
     MIN_DECAY_PERIOD,
-    STALE_PER_LIVE,
-    STALE_SLACK,
+    RANDOM_SEED,
 )
 from cache_api.policies.sketch import (
     CBF_COUNTERS_PER_ENTRY,
@@ -421,28 +426,100 @@ def test_lfu_counts_reads_and_decays_by_hand() -> None:
     assert policy.victim() == b"a"
 
 
-def test_lfu_breaks_ties_by_arrival_and_a_key_stored_again_arrives_anew() -> None:
+def test_lfu_breaks_ties_by_recency_and_a_key_stored_again_is_the_newest() -> None:
     policy = Driven(make_policy("LFU", 100))
     for k in (b"a", b"b", b"c"):
         policy.on_insert(k)
-    policy.on_delete(b"a")  # an overwrite: a's old copy stays in the deque, marked deleted
+    policy.on_delete(b"a")  # an overwrite
     policy.on_insert(b"a")
-    # All three are at the initial counter: they go in the order they got there.
+    # All three are at the initial counter: the least recently used goes first.
     assert [policy.victim() for _ in range(3)] == [b"b", b"c", b"a"]
 
 
-def test_lfu_rebuilds_a_bucket_that_keys_keep_leaving() -> None:
-    lfu = LFU(10_000)
-    policy = Driven(lfu)
-    policy.on_insert(b"stays")
-    for n in range(10 * STALE_SLACK):  # each enters the initial level, then a read raises it
+def test_lfu_a_key_read_then_stored_again_starts_over_at_the_initial_counter() -> None:
+    policy = Driven(make_policy("LFU", 100))
+    policy.on_insert(b"a")
+    policy.on_insert(b"b")
+    policy.on_access(b"a")  # a moves up a level
+    policy.on_delete(b"a")  # then it is overwritten: back at the initial level, after b
+    policy.on_insert(b"a")
+    assert [policy.victim() for _ in range(2)] == [b"b", b"a"]
+
+
+class NaiveLfu:
+    """LFU's rule with no structure: every key's level and last use, the victim by a full scan."""
+
+    def __init__(self, capacity: int) -> None:
+        self.level: dict[bytes, int] = {}
+        self.arrival: dict[bytes, int] = {}
+        self.arrivals = 0
+        self.epoch = 0
+        self.period = max(DECAY_PERIOD_PER_ENTRY * capacity, MIN_DECAY_PERIOD)
+        self.ticks = self.period
+        self.random = Random(RANDOM_SEED)
+
+    def _tick(self) -> None:
+        self.ticks -= 1
+        if not self.ticks:
+            self.ticks = self.period
+            self.epoch += 1
+
+    def _file(self, k: bytes, level: int) -> None:
+        self.arrivals += 1
+        self.level[k], self.arrival[k] = level, self.arrivals
+
+    def insert(self, k: bytes) -> None:
+        self._tick()
+        self._file(k, self.epoch + INITIAL_COUNTER)
+
+    def access(self, k: bytes) -> None:
+        self._tick()
+        counter = self.level[k] - self.epoch
+        if counter <= INITIAL_COUNTER:
+            counter = max(counter + 1, 1)
+        else:
+            odds = (counter - INITIAL_COUNTER) * LOG_FACTOR + 1
+            if counter >= MAX_COUNTER or self.random.random() * odds >= 1.0:
+                self._file(k, self.level[k])  # the counter stays; the use is recorded
+                return
+            counter += 1
+        self._file(k, self.epoch + counter)
+
+    def delete(self, k: bytes) -> None:
+        del self.level[k], self.arrival[k]
+
+    def victim(self) -> bytes:
+        k = min(self.level, key=lambda k: (self.level[k], self.arrival[k]))
+        self.delete(k)
+        return k
+
+
+LFU_OPS = st.lists(st.tuples(st.booleans(), st.integers(0, 11)), max_size=1500)
+
+
+@settings(max_examples=60)
+@given(capacity=st.integers(1, 8), ops=LFU_OPS)
+def test_lfu_evicts_as_a_full_scan_would(capacity: int, ops: list[tuple[bool, int]]) -> None:
+    """Reads, writes (a miss evicts when full), deletes and overwrites: the same victims as
+    the naive rule (lowest level, then least recently used), with the buckets' bookkeeping."""
+    policy, model = Driven(LFU(capacity)), NaiveLfu(capacity)
+    for write, n in ops:
         k = str(n).encode()
+        if k in model.level and write:  # an overwrite: a delete, then an insert
+            policy.on_delete(k)
+            model.delete(k)
+        elif k in model.level and n % 3 == 0:
+            policy.on_delete(k)
+            model.delete(k)
+            continue
+        elif k in model.level:
+            policy.on_access(k)
+            model.access(k)
+            continue
+        if len(model.level) >= capacity:
+            assert policy.victim() == model.victim()
         policy.on_insert(k)
-        policy.on_access(k)
-        initial = lfu._bucket_of[b"stays"]
-        assert len(initial.keys) <= STALE_PER_LIVE * initial.live + STALE_SLACK + 1
-    assert initial.live == 1
-    assert policy.victim() == b"stays"  # the lowest level; every other key moved up
+        model.insert(k)
 
 
 def test_volatile_ttl_by_hand(clock: FakeClock) -> None:
