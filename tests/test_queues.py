@@ -1,11 +1,11 @@
-"""The queue helpers the policies share: ``GhostKeys`` and ``KeyFifo`` against models."""
+"""The queue helpers the policies share: GhostKeys, KeyFifo and SlotLists, against models."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cache_api.policies.queues import FORGOTTEN_SLACK, GhostKeys, KeyFifo
+from cache_api.policies.queues import FORGOTTEN_SLACK, NO_KEY, GhostKeys, KeyFifo, SlotLists
 
 
 def test_ghost_keeps_the_last_generation_and_drops_older_ones_together() -> None:
@@ -99,3 +99,72 @@ def test_key_fifo_behaves_as_a_list(ops: list[tuple[str, int]]) -> None:
         assert len(fifo) == len(model)
         assert len(fifo._order) <= 2 * len(model) + FORGOTTEN_SLACK + 1
     assert [fifo.pop_oldest() for _ in range(len(model))] == model
+
+
+def _contents(lists: SlotLists, head: int) -> list[bytes]:
+    """The keys of the list of sentinel ``head``, oldest first, walked by ``next`` and
+    checked against the walk back by ``prev``."""
+    forward, slot = [], lists.oldest(head)
+    while slot != head:
+        forward.append(slot)
+        slot = lists.next[slot]
+    backward, slot = [], lists.prev[head]
+    while slot != head:
+        backward.append(slot)
+        slot = lists.prev[slot]
+    assert backward == forward[::-1]
+    assert all(lists.tag[s] == head for s in forward)
+    return [lists.keys[s] for s in forward]
+
+
+def test_slot_lists_by_hand() -> None:
+    lists = SlotLists()
+    a_list, b_list = lists.new_list(10), lists.new_list(20)
+    assert lists.is_empty(a_list) and lists.tag[a_list] == 10
+    x, y = lists.allocate(b"x", -1), lists.allocate(b"y", -1)
+    lists.push_newest(a_list, x)
+    lists.push_newest(a_list, y)
+    assert _contents(lists, a_list) == [b"x", b"y"]
+    lists.move_to_newest(a_list, x)
+    assert _contents(lists, a_list) == [b"y", b"x"]
+    lists.move_to_newest(b_list, y)
+    assert _contents(lists, a_list) == [b"x"] and _contents(lists, b_list) == [b"y"]
+    lists.unlink(x)
+    lists.release(x)
+    assert lists.is_empty(a_list) and lists.keys[x] == NO_KEY
+    assert lists.allocate(b"z", -1) == x  # a released slot is reused
+
+
+@given(ops=st.lists(st.tuples(st.sampled_from("amud"), st.integers(0, 9), st.integers(0, 2))))
+def test_slot_lists_behave_as_python_lists(ops: list[tuple[str, int, int]]) -> None:
+    """Appends, moves to the newest end (of the same list or another), unlinks with release,
+    and drops of emptied lists: every list reads the same both ways as a model's."""
+    lists = SlotLists()
+    heads = [lists.new_list(n) for n in range(3)]
+    model: list[list[bytes]] = [[], [], []]
+    slot_of: dict[bytes, int] = {}
+    for op, n, which in ops:
+        k, head = str(n).encode(), heads[which]
+        if op == "a" and k not in slot_of:
+            slot_of[k] = lists.allocate(k, -1)
+            lists.push_newest(head, slot_of[k])
+            model[which].append(k)
+        elif op == "m" and k in slot_of:
+            lists.move_to_newest(head, slot_of[k])
+            for queue in model:
+                if k in queue:
+                    queue.remove(k)
+            model[which].append(k)
+        elif op == "u" and k in slot_of:
+            slot = slot_of.pop(k)
+            lists.unlink(slot)
+            lists.release(slot)
+            for queue in model:
+                if k in queue:
+                    queue.remove(k)
+        elif op == "d" and not model[which]:  # an emptied list goes, a new one takes its place
+            lists.release(head)
+            heads[which] = lists.new_list(which)
+        for h, queue in zip(heads, model, strict=True):
+            assert _contents(lists, h) == queue
+            assert lists.is_empty(h) == (not queue)

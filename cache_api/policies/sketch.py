@@ -118,7 +118,10 @@ class FrequencySketch:
 
     def increment(self, key: Key) -> None:
         """Count one occurrence of ``key``: each of its counters below 15 goes up by one."""
-        h: i64 = hash(key)
+        self.increment_hash(hash(key))
+
+    def increment_hash(self, h: i64) -> None:
+        """``increment`` of the key whose ``hash`` is ``h`` (for callers that keep it)."""
         counters = self.counters
         i = (h & self.block_mask) << BLOCK_SHIFT
         bits = h >> HIGH_BITS_SHIFT
@@ -136,7 +139,10 @@ class FrequencySketch:
 
     def frequency(self, key: Key) -> int:
         """The estimated recent count of ``key`` (0..15): the least of its counters."""
-        h: i64 = hash(key)
+        return self.frequency_of_hash(hash(key))
+
+    def frequency_of_hash(self, h: i64) -> int:
+        """``frequency`` of the key whose ``hash`` is ``h``."""
         counters = self.counters
         i = (h & self.block_mask) << BLOCK_SHIFT
         bits = h >> HIGH_BITS_SHIFT
@@ -215,7 +221,10 @@ class CountingBloomFilter:
         Returns ``estimate(key)`` as it was before this count, so that a contest
         that reads a candidate's count and then counts it hashes it once.
         """
-        h: i64 = hash(key)
+        return self.add_hash(hash(key))
+
+    def add_hash(self, h: i64) -> int:
+        """``add`` of the key whose ``hash`` is ``h`` (for callers that keep it)."""
         width = self.width
         counters = self.counters
         i = ((h & HASH_HALF_MASK) * width) >> HIGH_BITS_SHIFT
@@ -235,7 +244,10 @@ class CountingBloomFilter:
 
     def estimate(self, key: Key) -> int:
         """The least of ``key``'s counters: its count, plus what collisions added."""
-        h: i64 = hash(key)
+        return self.estimate_hash(hash(key))
+
+    def estimate_hash(self, h: i64) -> int:
+        """``estimate`` of the key whose ``hash`` is ``h``."""
         width = self.width
         counters = self.counters
         i = ((h & HASH_HALF_MASK) * width) >> HIGH_BITS_SHIFT
