@@ -26,8 +26,8 @@ level only moves down when an entry is inserted, to T + ``INITIAL_COUNTER``.
 The lists are ``queues.SlotLists``: each key has one slot (a plain dict finds
 it), tagged with its level's list, so a move between levels is a few native
 array writes. They replaced an ``OrderedDict`` per level and a key -> level
-dict (2026-12-04): the same victims, 25 % fewer instructions per replayed
-request, and 118 B less resident memory per entry under churn.
+dict (2026-12-04): the same victims, 24 % fewer instructions per replayed
+request, and 110 B less resident memory per entry under churn.
 
 Why: LFU keeps a stable hot set through scans and bursts of one-off keys, as
 Redis users choose ``allkeys-lfu`` for; decay lets yesterday's hot keys go.
@@ -80,10 +80,10 @@ MIN_DECAY_PERIOD: Final = 16
 RANDOM_SEED: Final = 0x5EED
 """Seed of the per-policy generator behind the probabilistic increment."""
 
-LFU_BYTES_PER_ENTRY: Final = 298
+LFU_BYTES_PER_ENTRY: Final = 306
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-04: 538 B per live entry, against 656 with the ordered dicts
+of 100 B, six turnovers, 2026-12-04: 546 B per live entry, against 656 with the ordered dicts
 it had before): a slot in ``SlotLists``, the key -> slot dict entry and its ``int``, allocator
 rounding and hash-table room under churn."""
 

@@ -204,7 +204,8 @@ class SlotLists:
     What: a slot is an index that a policy hands to one key (``allocate``) and
     takes back when the key leaves (``release``); ``keys[slot]`` is its key and
     ``tag[slot]`` a number: for a slot in a list, the list's sentinel; for a
-    sentinel, whatever its policy keeps there. A *list* is a sentinel slot
+    sentinel, whatever its policy keeps there. ``value[slot]`` is a number the
+    policy keeps with a key (0 when allocated): a visited bit, a hash. A *list* is a sentinel slot
     (``new_list``); ``push_newest(head, slot)`` appends to the list whose
     sentinel is ``head``, ``unlink(slot)`` takes a slot out of whatever list
     holds it, ``oldest(head)`` is the list's first slot (``head`` itself when
@@ -222,7 +223,7 @@ class SlotLists:
     call with no argument parsing.
 
     Cost: every operation O(1) (``allocate`` amortized over the arrays'
-    growth). Per slot: 24 bytes of arrays and a list pointer to its key; freed
+    growth). Per slot: 32 bytes of arrays and a list pointer to its key; freed
     slots on a stack of 8 bytes each.
     """
 
@@ -230,6 +231,7 @@ class SlotLists:
         self.prev: vec[i64] = vec[i64]()
         self.next: vec[i64] = vec[i64]()
         self.tag: vec[i64] = vec[i64]()
+        self.value: vec[i64] = vec[i64]()
         self.keys: list[Key] = []
         self._free: vec[i64] = vec[i64]()
 
@@ -241,12 +243,14 @@ class SlotLists:
             self._free = free
             self.keys[slot] = key
             self.tag[slot] = tag
+            self.value[slot] = 0
             self.prev[slot] = slot
             self.next[slot] = slot
             return slot
         slot = len(self.tag)
         self.keys.append(key)
         self.tag = append(self.tag, tag)
+        self.value = append(self.value, 0)
         self.prev = append(self.prev, slot)
         self.next = append(self.next, slot)
         return slot

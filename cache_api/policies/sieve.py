@@ -17,37 +17,41 @@ Why: LRU's hit ratio or better on web workloads (it filters one-hit wonders
 quickly), yet a read only sets a bit: no reordering on the hit path, which in
 a lock-free cache is what scales and here is simply cheap.
 
-How, in O(1): the queue is cut at the hand into two ``OrderedDict``\\ s, each
-oldest first: ``_ahead`` (from the hand to the newest end: still to be judged
-in this sweep) and ``_behind`` (passed over in this sweep, older than the
-hand). The hand judges ``_ahead``'s first entry: a survivor moves to the end of
-``_behind``, which keeps the global order. New entries append to ``_ahead``.
-When ``_ahead`` runs out the hand wraps: the two swap. Visited bits are a set
-of keys.
+How, in O(1): the queue is one list of ``queues.SlotLists``, oldest first;
+each key's slot (found through a plain dict) holds its visited bit in its
+``value``, and the hand is a slot, or the list's sentinel when the next
+sweep starts from the oldest entry. A read is one dict lookup and one native
+array write; the hand steps through native arrays. (Until 2026-12-04 the
+queue was cut at the hand into two ordered dicts and the bits were a set
+of keys: the same decisions, measured slower.)
 
 Parameters: none.
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (each step
-of the hand clears a bit that a read set, or evicts). Per entry: one ordered-
-dict node plus a set slot while visited; ``per_entry_bytes`` is the measured
-steady-state figure.
+of the hand clears a bit that a read set, or evicts). Per entry: a slot, its
+dict entry and the ``int`` that numbers it; ``per_entry_bytes`` is the
+measured steady-state figure.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import ClassVar, Final
 
-from cache_api.policies.queues import pop_oldest
+from mypy_extensions import i64
+
+from cache_api.policies.queues import SlotLists
 from cache_api.types import Key, Policy
 
-SIEVE_BYTES_PER_ENTRY: Final = 251
+SIEVE_BYTES_PER_ENTRY: Final = 299
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-11-29: 491 B per live entry against 424 accounted with the
-tracemalloc figure charged before). Its bookkeeping alone (tracemalloc,
-``bench/hit_ratio.py``) is about 184 B: two ordered-dict nodes' worth with the hand's split,
-plus the visited set; the rest is allocator rounding and hash-table room under churn."""
+of 100 B, six turnovers, 2026-12-04: 539 B per live entry, and 542 with the ordered dicts it
+had before, which were charged 491): a slot, the key -> slot dict entry and its ``int``,
+allocator rounding and hash-table room under churn."""
+
+
+VISITED: Final = 1
+"""A slot's ``value`` once its key was read (0: not since the hand last passed)."""
 
 
 class Sieve(Policy):
@@ -59,45 +63,47 @@ class Sieve(Policy):
 
     def __init__(self) -> None:
         super().__init__()
-        self._ahead: OrderedDict[Key, None] = OrderedDict()
-        self._behind: OrderedDict[Key, None] = OrderedDict()
-        self._visited: set[Key] = set()
+        lists = self._lists = SlotLists()
+        self._slot_of: dict[Key, i64] = {}
+        self._queue: i64 = lists.new_list(0)
+        self._hand: i64 = self._queue
+        """The next slot to judge; the queue's sentinel: start from the oldest."""
 
     def on_insert(self, key: Key, expires_at: float) -> None:
         """Enter at the newest end, unvisited."""
-        self._ahead[key] = None
+        lists = self._lists
+        slot = lists.allocate(key, self._queue)
+        lists.push_newest(self._queue, slot)
+        self._slot_of[key] = slot
 
     def on_access(self, key: Key) -> None:
         """Set the visited bit; nothing moves."""
-        self._visited.add(key)
+        self._lists.value[self._slot_of[key]] = VISITED
 
     def on_delete(self, key: Key) -> None:
         """Forget ``key``; if the hand was on it, the hand moves to the next newer entry."""
-        self._visited.discard(key)
-        ahead = self._ahead
-        if key in ahead:
-            del ahead[key]
-            if not ahead:
-                self._wrap()
-        else:
-            del self._behind[key]
+        lists = self._lists
+        slot = self._slot_of.pop(key)
+        if slot == self._hand:
+            self._hand = lists.next[slot]
+        lists.unlink(slot)
+        lists.release(slot)
 
     def victim(self) -> Key:
         """Move the hand to the first unvisited entry, clearing bits on the way; evict it."""
-        ahead, behind, visited = self._ahead, self._behind, self._visited
-        while True:
-            key = pop_oldest(ahead)[0]
-            if key in visited:
-                visited.remove(key)
-                behind[key] = None
-                if not ahead:
-                    ahead, behind = self._wrap()
-                continue
-            if not ahead:
-                self._wrap()
-            return key
-
-    def _wrap(self) -> tuple[OrderedDict[Key, None], OrderedDict[Key, None]]:
-        """The hand passed the newest entry: it starts again from the oldest."""
-        self._ahead, self._behind = self._behind, self._ahead
-        return self._ahead, self._behind
+        lists, queue = self._lists, self._queue
+        visited, next_ = lists.value, lists.next
+        hand = self._hand
+        if hand == queue:
+            hand = next_[queue]
+        while visited[hand]:
+            visited[hand] = 0
+            hand = next_[hand]
+            if hand == queue:
+                hand = next_[queue]
+        self._hand = next_[hand]
+        key = lists.keys[hand]
+        lists.unlink(hand)
+        lists.release(hand)
+        del self._slot_of[key]
+        return key

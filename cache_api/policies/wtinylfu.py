@@ -82,7 +82,7 @@ increment in one cache line. Compiled, both counts are native loops over
 ``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
 ``bench/hit_ratio.md``. The queues are lists of ``queues.SlotLists`` (see
 ``WindowedSlru``), which replaced three ``OrderedDict`` (2026-12-04): the same
-decisions, 14-25 % fewer instructions per replayed request, and about 88 B
+decisions, 21-26 % fewer instructions per replayed request, and about 90 B
 more resident memory per entry under churn. Per entry: a slot (four array
 cells and the key's hash), its dict entry and the ``int`` that numbers it,
 and the counters (W_TINYLFU 14.4 bytes, the adaptive variant 32-64), and for
@@ -96,7 +96,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar, Final
 
-from librt.vecs import append, vec
 from mypy_extensions import i64
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
@@ -126,14 +125,14 @@ PROBATION_PARTS, PROTECTED_PARTS, SLRU_PARTS = 1, 4, 5
 DECAY_PERIOD_PER_ENTRY: Final = 32
 """W_TINYLFU halves its filter every 32 x main-size main hits (libCacheSim's "sample size")."""
 
-W_TINYLFU_BYTES_PER_ENTRY: Final = 314
+W_TINYLFU_BYTES_PER_ENTRY: Final = 316
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
 payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
-entries of 100 B, six turnovers, 2026-12-04: 554 B per live entry): queue slots, the key ->
+entries of 100 B, six turnovers, 2026-12-04: 556 B per live entry): queue slots, the key ->
 slot dict, the filter, allocator rounding and hash-table room under churn."""
 
-W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 352
-"""Measured likewise (592 B per live entry), the ghosts included."""
+W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 354
+"""Measured likewise (594 B per live entry), the ghosts included."""
 
 
 class WindowedSlru(CapacityAware):
@@ -142,8 +141,8 @@ class WindowedSlru(CapacityAware):
     Every key has one slot in ``_lists`` (found through ``_slot_of``), in one of
     the queues, each a list of ``SlotLists`` whose sentinel tells which: a hit
     costs one hash lookup whatever the queue, and a move between queues a few
-    native array writes. The queues' lengths are kept here, and each slot's
-    key's ``hash`` in ``_hashes``: the frequency counts then hash no key but
+    native array writes. The queues' lengths are kept here, and each key's
+    ``hash`` in its slot's ``value``: the frequency counts then hash no key but
     a new one (compiled, ``hash()`` boxes half of all hashes into a Python
     ``int``: measured, about 130 instructions a count).
     """
@@ -158,7 +157,6 @@ class WindowedSlru(CapacityAware):
         self._in_window: i64 = 0
         self._in_probation: i64 = 0
         self._in_protected: i64 = 0
-        self._hashes: vec[i64] = vec[i64]()
 
     def _add(self, key: Key, key_hash: i64, queue: i64) -> None:
         """Queue the new ``key`` (whose ``hash`` is ``key_hash``) as the newest of ``queue``."""
@@ -166,13 +164,7 @@ class WindowedSlru(CapacityAware):
         slot = lists.allocate(key, queue)
         lists.push_newest(queue, slot)
         self._slot_of[key] = slot
-        hashes = self._hashes
-        if slot < len(hashes):
-            hashes[slot] = key_hash
-        else:
-            while len(hashes) < slot:  # the queues' sentinels' slots
-                hashes = append(hashes, 0)
-            self._hashes = append(hashes, key_hash)
+        lists.value[slot] = key_hash
         self._count(queue, 1)
 
     def _move(self, slot: i64, queue: i64) -> None:
@@ -281,7 +273,7 @@ class WTinyLfuAdaptive(WindowedSlru):
         """Count the read; refresh the LRU position, promoting probation to protected."""
         lists = self._lists
         slot = self._slot_of[key]
-        self._sketch.increment_hash(self._hashes[slot])
+        self._sketch.increment_hash(lists.value[slot])
         queue = lists.tag[slot]
         if queue != self._probation:
             lists.move_to_newest(queue, slot)
@@ -312,9 +304,9 @@ class WTinyLfuAdaptive(WindowedSlru):
                     # Cached while the same key stays main's victim and no halving happens:
                     # only its own reads (which move it away) or a collision could change it.
                     self._victim = victim
-                    self._victim_frequency = sketch.frequency_of_hash(self._hashes[victim_slot])
+                    self._victim_frequency = sketch.frequency_of_hash(lists.value[victim_slot])
                     self._victim_resets = sketch.resets
-                if sketch.frequency_of_hash(self._hashes[candidate_slot]) > self._victim_frequency:
+                if sketch.frequency_of_hash(lists.value[candidate_slot]) > self._victim_frequency:
                     self._drop(victim_slot)
                     self._move(candidate_slot, self._probation)
                     self._evicted_main.add(victim)
@@ -425,9 +417,9 @@ class WTinyLfu(WindowedSlru):
         else:
             # Dropped from main by libCacheSim: its read is a miss there and re-inserts.
             self._move(slot, self._window)
-            self._filter.add_hash(self._hashes[slot])
+            self._filter.add_hash(lists.value[slot])
             return
-        self._filter.add_hash(self._hashes[slot])
+        self._filter.add_hash(lists.value[slot])
         self._hits_left -= 1
         if not self._hits_left:
             self._hits_left = DECAY_PERIOD_PER_ENTRY * max(int(self._main_max), 1)
@@ -451,7 +443,7 @@ class WTinyLfu(WindowedSlru):
             if capacity != self._capacity:
                 self._resize(capacity)
         cbf = self._filter
-        hashes = self._hashes
+        hashes = lists.value
         while self._in_window:
             candidate_slot = lists.oldest(self._window)
             candidate_hash = hashes[candidate_slot]
