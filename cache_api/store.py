@@ -22,7 +22,7 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from librt.strings import read_f64_le
+from librt.strings import BytesWriter, read_f64_le, write_f64_le
 
 from cache_api.expiry import COMPACT_MIN_REFS, ExpiryWheel
 from cache_api.types import FOREVER, Cache, Found, Key, Policy, PutResult
@@ -60,6 +60,11 @@ VIEW_FROM_BYTES: Final = 4096
 """Entries of at least this many bytes are read as a zero-copy view; smaller ones are
 copied, which is cheaper than making a view (measured: 118 ns against 384 ns at 100 B)."""
 
+COPY_ONCE_FROM_BYTES: Final = 4096
+"""Values of at least this many bytes are packed by concatenating a packed head and the value
+(one copy of the value); smaller ones are written into a ``librt.strings.BytesWriter``, whose
+native calls cost about 700 instructions less than ``struct``'s generic call, its boxed float
+and the concatenation, at the price of a second copy of the value."""
 _pack_head: Final = ENTRY_HEAD.pack
 TYPE_OFFSET: Final = 8
 """Where the type byte sits in ``ENTRY_HEAD``: after the float64 expiry."""
@@ -233,6 +238,12 @@ class Store(Cache):
             type_id = self._content_type_ids[content_type] = len(self._content_types)
             self._content_types.append(content_type)
         if type_id is not None:
+            if len(value) < COPY_ONCE_FROM_BYTES:
+                entry = BytesWriter()
+                write_f64_le(entry, expires_at)
+                entry.append(type_id)
+                entry.write(value)
+                return entry.getvalue()
             return _pack_head(expires_at, type_id) + value
         return b"".join(
             (
