@@ -121,7 +121,7 @@ def test_slot_lists_by_hand() -> None:
     lists = SlotLists()
     a_list, b_list = lists.new_list(10), lists.new_list(20)
     assert lists.is_empty(a_list) and lists.tag[a_list] == 10
-    x, y = lists.allocate(b"x", -1), lists.allocate(b"y", -1)
+    x, y = lists.allocate(b"x"), lists.allocate(b"y")
     lists.push_newest(a_list, x)
     lists.push_newest(a_list, y)
     assert _contents(lists, a_list) == [b"x", b"y"]
@@ -132,7 +132,7 @@ def test_slot_lists_by_hand() -> None:
     lists.unlink(x)
     lists.release(x)
     assert lists.is_empty(a_list) and lists.keys[x] == NO_KEY
-    assert lists.allocate(b"z", -1) == x  # a released slot is reused
+    assert lists.allocate(b"z") == x  # a released slot is reused
 
 
 @given(ops=st.lists(st.tuples(st.sampled_from("amud"), st.integers(0, 9), st.integers(0, 2))))
@@ -146,7 +146,7 @@ def test_slot_lists_behave_as_python_lists(ops: list[tuple[str, int, int]]) -> N
     for op, n, which in ops:
         k, head = str(n).encode(), heads[which]
         if op == "a" and k not in slot_of:
-            slot_of[k] = lists.allocate(k, -1)
+            slot_of[k] = lists.allocate(k)
             lists.push_newest(head, slot_of[k])
             model[which].append(k)
         elif op == "m" and k in slot_of:

@@ -88,10 +88,6 @@ it had before): a slot in ``SlotLists``, the key -> slot dict entry and its ``in
 rounding and hash-table room under churn."""
 
 
-NO_LEVEL: Final = -1
-"""A slot's tag before it is filed (filed, its tag is its level's sentinel)."""
-
-
 class LFU(CapacityAware):
     """Least frequently used, Redis-style log counter with decay. O(1) amortized."""
 
@@ -140,7 +136,7 @@ class LFU(CapacityAware):
         if not self._ticks:
             self._next_epoch()
         level = self._epoch + INITIAL_COUNTER
-        slot = self._lists.allocate(key, NO_LEVEL)
+        slot = self._lists.allocate(key)
         self._file(slot, level)
         slot_of = self._slot_of
         slot_of[key] = slot

@@ -235,21 +235,21 @@ class SlotLists:
         self.keys: list[Key] = []
         self._free: vec[i64] = vec[i64]()
 
-    def allocate(self, key: Key, tag: i64) -> i64:
-        """A slot for ``key`` with ``tag``, in no list."""
+    def allocate(self, key: Key) -> i64:
+        """A slot for ``key``, in no list (``push_newest`` tags it with its list)."""
         free = self._free
         if len(free):
             free, slot = pop(free)
             self._free = free
             self.keys[slot] = key
-            self.tag[slot] = tag
+            self.tag[slot] = slot
             self.value[slot] = 0
             self.prev[slot] = slot
             self.next[slot] = slot
             return slot
         slot = len(self.tag)
         self.keys.append(key)
-        self.tag = append(self.tag, tag)
+        self.tag = append(self.tag, slot)
         self.value = append(self.value, 0)
         self.prev = append(self.prev, slot)
         self.next = append(self.next, slot)
@@ -257,7 +257,9 @@ class SlotLists:
 
     def new_list(self, tag: i64) -> i64:
         """The sentinel slot of a new, empty list, with ``tag``."""
-        return self.allocate(NO_KEY, tag)
+        head = self.allocate(NO_KEY)
+        self.tag[head] = tag
+        return head
 
     def release(self, slot: i64) -> None:
         """Free ``slot`` (out of any list, or an empty list's sentinel) for reuse."""

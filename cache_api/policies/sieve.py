@@ -72,7 +72,7 @@ class Sieve(Policy):
     def on_insert(self, key: Key, expires_at: float) -> None:
         """Enter at the newest end, unvisited."""
         lists = self._lists
-        slot = lists.allocate(key, self._queue)
+        slot = lists.allocate(key)
         lists.push_newest(self._queue, slot)
         self._slot_of[key] = slot
 

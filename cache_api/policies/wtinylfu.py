@@ -161,7 +161,7 @@ class WindowedSlru(CapacityAware):
     def _add(self, key: Key, key_hash: i64, queue: i64) -> None:
         """Queue the new ``key`` (whose ``hash`` is ``key_hash``) as the newest of ``queue``."""
         lists = self._lists
-        slot = lists.allocate(key, queue)
+        slot = lists.allocate(key)
         lists.push_newest(queue, slot)
         self._slot_of[key] = slot
         lists.value[slot] = key_hash
