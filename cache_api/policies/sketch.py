@@ -147,9 +147,11 @@ class FrequencySketch:
         i = (h & self.block_mask) << BLOCK_SHIFT
         bits = h >> HIGH_BITS_SHIFT
         end = i + BLOCK_COUNTERS
-        least = MAX_COUNT
+        least: u8 = MAX_COUNT
         while i < end:
-            least = min(least, counters[i + (bits & QUARTER_MASK)])
+            count = counters[i + (bits & QUARTER_MASK)]
+            if count < least:
+                least = count
             bits >>= QUARTER_SHIFT
             i += 1 << QUARTER_SHIFT
         return least
@@ -229,11 +231,12 @@ class CountingBloomFilter:
         counters = self.counters
         i = ((h & HASH_HALF_MASK) * width) >> HIGH_BITS_SHIFT
         step = ((((h >> HIGH_BITS_SHIFT) & HASH_HALF_MASK) * self.max_step) >> HIGH_BITS_SHIFT) + 1
-        least = CBF_MAX_COUNT
+        least: u8 = CBF_MAX_COUNT
         left: i64 = CBF_HASHES
         while left:
             count = counters[i]
-            least = min(least, count)
+            if count < least:
+                least = count
             if count < CBF_MAX_COUNT:
                 counters[i] = count + 1
             i += step
@@ -252,11 +255,12 @@ class CountingBloomFilter:
         counters = self.counters
         i = ((h & HASH_HALF_MASK) * width) >> HIGH_BITS_SHIFT
         step = ((((h >> HIGH_BITS_SHIFT) & HASH_HALF_MASK) * self.max_step) >> HIGH_BITS_SHIFT) + 1
-        least = CBF_MAX_COUNT
+        least: u8 = CBF_MAX_COUNT
         left: i64 = CBF_HASHES
         while left:
             count = counters[i]
-            least = min(least, count)
+            if count < least:
+                least = count
             i += step
             if i >= width:
                 i -= width
