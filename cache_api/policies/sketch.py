@@ -150,8 +150,7 @@ class FrequencySketch:
         least: u8 = MAX_COUNT
         while i < end:
             count = counters[i + (bits & QUARTER_MASK)]
-            if count < least:
-                least = count
+            least = min(least, count)
             bits >>= QUARTER_SHIFT
             i += 1 << QUARTER_SHIFT
         return least
@@ -235,8 +234,7 @@ class CountingBloomFilter:
         left: i64 = CBF_HASHES
         while left:
             count = counters[i]
-            if count < least:
-                least = count
+            least = min(least, count)
             if count < CBF_MAX_COUNT:
                 counters[i] = count + 1
             i += step
@@ -259,8 +257,7 @@ class CountingBloomFilter:
         left: i64 = CBF_HASHES
         while left:
             count = counters[i]
-            if count < least:
-                least = count
+            least = min(least, count)
             i += step
             if i >= width:
                 i -= width
