@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from array import array
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cache_api.policies import REGISTRY, make_policy  # noqa: E402
-from cache_api.store import Store  # noqa: E402
+from cache_api.store import HANDLE, Store  # noqa: E402
 from cache_api.types import FOREVER  # noqa: E402
 
 TRACES_DIR_ENV = "CACHE_TRACES_DIR"
@@ -274,11 +275,14 @@ def bytes_per_entry(policy: str, entries: int = MEMORY_ENTRIES) -> float:
     baseline subtracted: the live keys and the store's own table cancel out,
     while evicted keys that a ghost keeps alive are counted. VOLATILE_TTL's
     entries get TTLs spread over ``MEMORY_TTL_SPREAD_SECONDS`` distinct
-    seconds, the others none.
+    seconds, the others none. A policy that ``keeps_handles`` is charged the
+    handle's bytes in each entry (``store.HANDLE``) on top; the harness keeps
+    the handles in an array allocated before tracing starts.
     """
     if not REGISTRY[policy].evicts:
         return 0.0
-    return _traced_per_entry(policy, entries) - _traced_per_entry(None, entries)
+    handle_bytes = HANDLE.size if REGISTRY[policy].keeps_handles else 0
+    return _traced_per_entry(policy, entries) - _traced_per_entry(None, entries) + handle_bytes
 
 
 def _traced_per_entry(policy: str | None, entries: int) -> float:
@@ -290,6 +294,7 @@ def _traced_per_entry(policy: str | None, entries: int) -> float:
         for i in range(total)
     ]
     live = bytearray(total)
+    handles = array("q", bytes(8 * total))
     sample_every = entries // MEMORY_SAMPLES
     samples = []
     gc.collect()
@@ -305,11 +310,11 @@ def _traced_per_entry(policy: str | None, entries: int) -> float:
         key = MEMORY_KEY % i
         table[key] = b""
         if instance is not None:
-            instance.on_insert(key, expiries[i])
+            handles[i] = instance.on_insert(key, expiries[i])
         live[i] = 1
         earlier = i - entries // 2
         if instance is not None and earlier >= 0 and live[earlier]:
-            instance.on_access(MEMORY_KEY % earlier)
+            instance.on_access(MEMORY_KEY % earlier, handles[earlier])
         if i >= total - entries and (total - 1 - i) % sample_every == 0:
             samples.append(tracemalloc.get_traced_memory()[0] - base)
     tracemalloc.stop()

@@ -22,7 +22,8 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from librt.strings import BytesWriter, read_f64_le, write_f64_le
+from librt.strings import BytesWriter, read_f64_le, read_i32_le, write_f64_le, write_i32_le
+from mypy_extensions import i32, i64
 
 from cache_api.expiry import COMPACT_MIN_REFS, ExpiryWheel
 from cache_api.types import FOREVER, Cache, Found, Key, Policy, PutResult
@@ -41,17 +42,22 @@ own bookkeeping is added on top (``Policy.per_entry_bytes``).
 # Entry layout
 # ------------
 # What: each entry is ONE immutable ``bytes`` object, the dict's value:
-#   [expires_at: float64][type: uint8][value bytes]        type < INLINE_TYPE
-#   [expires_at: float64][INLINE_TYPE][len: uint32][Content-Type][value bytes]
+#   [expires_at: float64][type: uint8][handle: int32][value bytes]        type < INLINE_TYPE
+#   [expires_at: float64][INLINE_TYPE][handle: int32][len: uint32][Content-Type][value bytes]
 # ``type`` indexes the store's table of distinct Content-Types, of which there
 # are few (``MAX_SHARED_CONTENT_TYPES``); any beyond them are stored inline.
+# ``handle`` is there only under a policy that ``keeps_handles``: the number
+# its ``on_insert`` returned (see ``types.Policy``).
 # Why: every Python object costs a header. An entry object, a float and a
 # value object cost 96 bytes more per entry than one packed object whose
 # head is 9 bytes; a read answers with a view of the value, so it copies
-# nothing. Cost: a write copies the value once; a read unpacks 9 bytes, with
-# ``librt.strings.read_f64_le`` and a byte index: compiled, both are native, where
-# ``struct`` built a tuple, a float and an int for every read (about 900 instructions).
+# nothing. The handle saves such a policy a key -> slot dict entry and its
+# ``int`` (about 70 bytes an entry, and a hash lookup a read) for 4 bytes.
+# Cost: a write copies the value once; a read unpacks 9 to 13 bytes, with
+# ``librt.strings.read_f64_le`` / ``read_i32_le`` and a byte index: compiled, all are native,
+# where ``struct`` built a tuple, a float and an int for every read (about 900 instructions).
 ENTRY_HEAD: Final = struct.Struct("<dB")
+HANDLE: Final = struct.Struct("<i")
 INLINE_TYPE_LENGTH: Final = struct.Struct("<I")
 INLINE_TYPE: Final = 255
 MAX_SHARED_CONTENT_TYPES: Final = INLINE_TYPE
@@ -70,6 +76,10 @@ TYPE_OFFSET: Final = 8
 """Where the type byte sits in ``ENTRY_HEAD``: after the float64 expiry."""
 _HEAD_SIZE: Final = 9
 """``ENTRY_HEAD.size``, as a literal so that mypyc folds it (a test checks the two agree)."""
+HANDLE_OFFSET: Final = _HEAD_SIZE
+"""Where a policy's handle sits, when the policy keeps handles: after ``ENTRY_HEAD``."""
+_HANDLE_SIZE: Final = 4
+"""``HANDLE.size``, as a literal (a test checks the two agree)."""
 
 
 def entry_size(key: Key, value: bytes, content_type: bytes, overhead: int) -> int:
@@ -105,6 +115,9 @@ class Store(Cache):
         self._max_bytes = max_bytes
         self._limited = bool(max_items or max_bytes)
         self._overhead = ENTRY_OVERHEAD_BYTES + policy.per_entry_bytes
+        self._handles = policy.keeps_handles
+        self._value_at: i64 = _HEAD_SIZE + _HANDLE_SIZE if self._handles else _HEAD_SIZE
+        """Where a value (or an inline Content-Type's length) starts in an entry."""
         self._bytes = 0
         self._content_types: list[bytes] = []
         self._content_type_ids: dict[bytes, int] = {}
@@ -130,12 +143,16 @@ class Store(Cache):
         if blob is not None:
             if now < read_f64_le(blob, 0):
                 self.hits += 1
-                self._policy.on_access(key)
+                if self._handles:
+                    self._policy.on_access(key, i64(read_i32_le(blob, HANDLE_OFFSET)))
+                else:
+                    self._policy.on_access(key, 0)
                 content_type = blob[TYPE_OFFSET]
                 if content_type != INLINE_TYPE:  # _decode's common case, inlined for speed
+                    start = self._value_at
                     if len(blob) < VIEW_FROM_BYTES:
-                        return blob[_HEAD_SIZE:], self._content_types[content_type]
-                    return memoryview(blob)[_HEAD_SIZE:], self._content_types[content_type]
+                        return blob[start:], self._content_types[content_type]
+                    return memoryview(blob)[start:], self._content_types[content_type]
                 return self._decode(blob)
             self._expire(key, blob)
         self.misses += 1
@@ -166,7 +183,7 @@ class Store(Cache):
                 self.rejected_writes += 1
                 return PutResult.REJECTED_FULL
         if old is not None:
-            self._unlink(key, old_size)
+            self._unlink(key, old, old_size)
         while self._limited and not self._fits(1, size):
             victim = self._policy.victim()
             blob = self._data[victim]
@@ -174,9 +191,9 @@ class Store(Cache):
             self._bytes -= self._size_of(victim, blob)
             self.evictions += 1
         expires_at = now + ttl if ttl else FOREVER
-        self._data[key] = self._pack(value, content_type, expires_at)
+        handle = self._policy.on_insert(key, expires_at)
+        self._data[key] = self._pack(value, content_type, expires_at, handle)
         self._bytes += size
-        self._policy.on_insert(key, expires_at)
         if ttl:
             wheel = self._wheel
             wheel.add(key, expires_at, replaced)
@@ -193,7 +210,7 @@ class Store(Cache):
         if read_f64_le(blob, 0) <= now:
             self._expire(key, blob)
             return False
-        self._unlink(key, self._size_of(key, blob))
+        self._unlink(key, blob, self._size_of(key, blob))
         self.deletes += 1
         return True
 
@@ -231,7 +248,7 @@ class Store(Cache):
             rejected_writes=self.rejected_writes,
         )
 
-    def _pack(self, value: bytes, content_type: bytes, expires_at: float) -> bytes:
+    def _pack(self, value: bytes, content_type: bytes, expires_at: float, handle: i64) -> bytes:
         """One entry as one ``bytes`` object (see "Entry layout" above)."""
         type_id = self._content_type_ids.get(content_type)
         if type_id is None and len(self._content_types) < MAX_SHARED_CONTENT_TYPES:
@@ -242,25 +259,33 @@ class Store(Cache):
                 entry = BytesWriter()
                 write_f64_le(entry, expires_at)
                 entry.append(type_id)
+                if self._handles:
+                    write_i32_le(entry, i32(handle))
                 entry.write(value)
                 return entry.getvalue()
-            return _pack_head(expires_at, type_id) + value
+            return self._head(expires_at, type_id, handle) + value
         return b"".join(
             (
-                _pack_head(expires_at, INLINE_TYPE),
+                self._head(expires_at, INLINE_TYPE, handle),
                 INLINE_TYPE_LENGTH.pack(len(content_type)),
                 content_type,
                 value,
             )
         )
 
+    def _head(self, expires_at: float, type_id: int, handle: i64) -> bytes:
+        """An entry's head: ``ENTRY_HEAD``, then the handle if the policy keeps handles."""
+        if self._handles:
+            return _pack_head(expires_at, type_id) + HANDLE.pack(handle)
+        return _pack_head(expires_at, type_id)
+
     def _layout(self, blob: bytes) -> tuple[int, bytes]:
         """Where a packed entry's value starts, and its Content-Type."""
         type_id = blob[TYPE_OFFSET]
         if type_id != INLINE_TYPE:
-            return _HEAD_SIZE, self._content_types[type_id]
-        type_start = _HEAD_SIZE + INLINE_TYPE_LENGTH.size
-        start = type_start + INLINE_TYPE_LENGTH.unpack_from(blob, _HEAD_SIZE)[0]
+            return self._value_at, self._content_types[type_id]
+        type_start = self._value_at + INLINE_TYPE_LENGTH.size
+        start = type_start + INLINE_TYPE_LENGTH.unpack_from(blob, self._value_at)[0]
         return start, blob[type_start:start]
 
     def _decode(self, blob: bytes) -> Found:
@@ -286,14 +311,15 @@ class Store(Cache):
             self._expire(key, self._data[key])
 
     def _expire(self, key: Key, blob: bytes) -> None:
-        self._unlink(key, self._size_of(key, blob))
+        self._unlink(key, blob, self._size_of(key, blob))
         self.expirations += 1
 
-    def _unlink(self, key: Key, size: int) -> None:
-        """Remove the entry at ``key``, of accounted ``size``."""
+    def _unlink(self, key: Key, blob: bytes, size: int) -> None:
+        """Remove the entry ``blob`` at ``key``, of accounted ``size``."""
         del self._data[key]
         self._bytes -= size
-        self._policy.on_delete(key)
+        handle: i64 = i64(read_i32_le(blob, HANDLE_OFFSET)) if self._handles else 0
+        self._policy.on_delete(key, handle)
 
     def _size_of(self, key: Key, blob: bytes) -> int:
         """``entry_size`` of a stored entry, from its lengths (the value is not copied)."""

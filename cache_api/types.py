@@ -7,6 +7,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import ClassVar, Final
 
+from mypy_extensions import i64
+
 Clock = Callable[[], float]
 """A monotonic clock in seconds; ``time.monotonic`` in production, a fake in tests."""
 
@@ -15,6 +17,9 @@ Key = bytes
 
 FOREVER: Final = float("inf")
 """The ``expires_at`` of an entry stored with ``ttl=0``."""
+
+MAX_HANDLE: Final = 2**31 - 1
+"""The largest handle a policy may return from ``on_insert``: the store keeps it in 4 bytes."""
 
 
 Body = bytes | memoryview
@@ -129,6 +134,13 @@ class Policy:
     at its end and removes the ones that leave, so such a policy costs one
     linked-list node per entry instead of a second hash table.
 
+    A policy with ``keeps_handles`` gets the same saving another way: the
+    number its ``on_insert`` returns (a *handle*, such as the entry's slot in
+    the policy's arrays, below ``MAX_HANDLE``) is kept by the store in the entry
+    itself and passed back to ``on_access`` and ``on_delete``, so the policy
+    needs no key -> slot table, as Redis keeps its LRU clock in each object's
+    header. Other policies return 0 and are passed 0.
+
     A base class rather than a protocol: compiled, the store then calls the hooks
     natively (no argument parsing, no boxed ``expires_at``), which is most of
     what a hook costs. This base evicts nothing and tracks nothing.
@@ -136,6 +148,8 @@ class Policy:
 
     name: ClassVar[str] = ""
     evicts: ClassVar[bool] = False
+    keeps_handles: ClassVar[bool] = False
+    """Whether the store keeps each entry's handle from ``on_insert`` (see above)."""
     per_entry_bytes: ClassVar[int] = 0
     """Bytes of bookkeeping this policy holds per entry (measured), added to the accounting."""
 
@@ -143,17 +157,18 @@ class Policy:
         self.table: dict[Key, bytes] = {} if table is None else table
         """The store's entries by key (see above)."""
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
-        """A new entry expiring at ``expires_at`` was stored at ``key``.
+    def on_insert(self, key: Key, expires_at: float) -> i64:
+        """A new entry expiring at ``expires_at`` is stored at ``key``; return its handle.
 
         An overwrite is a delete then an insert.
         """
+        return 0
 
-    def on_access(self, key: Key) -> None:
-        """The live entry at ``key`` was read."""
+    def on_access(self, key: Key, handle: i64) -> None:
+        """The live entry at ``key`` (with ``handle``) was read."""
 
-    def on_delete(self, key: Key) -> None:
-        """The entry at ``key`` left the store: deleted, expired or overwritten."""
+    def on_delete(self, key: Key, handle: i64) -> None:
+        """The entry at ``key`` (with ``handle``) left: deleted, expired or overwritten."""
 
     def victim(self) -> Key:
         """Choose, forget and return the key to evict next."""

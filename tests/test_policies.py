@@ -38,7 +38,7 @@ from cache_api.policies.sketch import (
 )
 from cache_api.policies.wtinylfu import WTinyLfu
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
-from cache_api.types import FOREVER, Key, Policy, PutResult
+from cache_api.types import FOREVER, MAX_HANDLE, Key, Policy, PutResult
 from tests.conftest import FakeClock
 
 POLICIES = sorted(REGISTRY)
@@ -47,25 +47,31 @@ CAPACITY_AWARE = [name for name in POLICIES if issubclass(REGISTRY[name], Capaci
 
 
 class Driven:
-    """A policy driven by hand as the store drives it, its ``table`` kept in step."""
+    """A policy driven by hand as the store drives it: its ``table`` kept in step, and each
+    key's handle kept and passed back as the store keeps it in the entry."""
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.handles: dict[Key, int] = {}
 
     def on_insert(self, key: Key, expires_at: float = FOREVER) -> None:
         self.policy.table[key] = b""
-        self.policy.on_insert(key, expires_at)
+        handle = self.policy.on_insert(key, expires_at)
+        assert 0 <= handle <= MAX_HANDLE
+        assert handle == 0 or self.policy.keeps_handles
+        self.handles[key] = handle
 
     def on_access(self, key: Key) -> None:
-        self.policy.on_access(key)
+        self.policy.on_access(key, self.handles[key])
 
     def on_delete(self, key: Key) -> None:
         del self.policy.table[key]
-        self.policy.on_delete(key)
+        self.policy.on_delete(key, self.handles.pop(key))
 
     def victim(self) -> Key:
         key = self.policy.victim()
         del self.policy.table[key]
+        del self.handles[key]
         return key
 
 

@@ -9,7 +9,7 @@ from cache_api import store as store_module
 from cache_api.expiry import ExpiryWheel
 from cache_api.policies import make_policy
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
-from cache_api.types import PutResult
+from cache_api.types import MAX_HANDLE, PutResult
 from tests.conftest import FakeClock
 
 
@@ -305,3 +305,51 @@ def test_entry_head_literals_match_its_struct() -> None:
     blob = store_module.ENTRY_HEAD.pack(1234.5, 7) + b"value"
     assert read_f64_le(blob, 0) == 1234.5
     assert blob[store_module.TYPE_OFFSET] == 7
+    assert store_module._HANDLE_SIZE == store_module.HANDLE.size == 4
+    assert store_module.ENTRY_HEAD.size == store_module.HANDLE_OFFSET
+    assert 2 ** (8 * store_module.HANDLE.size - 1) - 1 == MAX_HANDLE  # a signed 32-bit handle
+
+
+@pytest.mark.parametrize("policy", ["SIEVE", "W_TINYLFU_ADAPTIVE", "LRU"])
+def test_entries_round_trip_with_and_without_a_policy_handle(
+    policy: str, clock: FakeClock
+) -> None:
+    # SIEVE and W_TINYLFU_ADAPTIVE keep handles (4 more bytes in each entry's head), LRU none:
+    # every layout (shared and inline Content-Types, copied and viewed values) reads back whole.
+    types = [b"type/%d" % i for i in range(store_module.MAX_SHARED_CONTENT_TYPES + 20)]
+    store = make(policy, items=len(types))
+    assert store.policy.keeps_handles == (policy != "LRU")
+    overhead = ENTRY_OVERHEAD_BYTES + store.policy.per_entry_bytes
+    sizes = (0, 1, 100, store_module.VIEW_FROM_BYTES, 3 * store_module.COPY_ONCE_FROM_BYTES)
+    written = {}
+    for i, content_type in enumerate(types):
+        k, value = b"k%d" % i, bytes([i % 251]) * sizes[i % len(sizes)]
+        assert store.put(k, value, content_type, i % 3, clock()) is PutResult.STORED
+        written[k] = (value, content_type)
+    for k, (value, content_type) in written.items():
+        found = store.get(k, clock())
+        assert found is not None and (bytes(found[0]), found[1]) == (value, content_type)
+    accounted = sum(entry_size(k, *found, overhead) for k, found in written.items())
+    assert store.stats().bytes == accounted
+    expiring = []
+    for i, k in enumerate(list(written)):  # overwrites, deletes and expiries pass the handle back
+        if i % 3 == 0:
+            store.put(k, b"new", b"type/0", 0, clock())
+            written[k] = (b"new", b"type/0")
+        elif i % 3 == 1:
+            assert store.delete(k, clock())
+            del written[k]
+        else:
+            expiring.append(k)  # stored with ttl=2
+    clock.advance(3)
+    assert store.expire_due(clock(), 10_000) == len(expiring)
+    for k in expiring:
+        del written[k]
+    for k in [b"new%d" % i for i in range(len(types))]:  # a full cache: each write evicts
+        assert store.put(k, b"v", b"type/1", 0, clock()) is PutResult.STORED
+        written[k] = (b"v", b"type/1")
+    assert store.evictions == len(written) - len(types)  # victims were live keys, each once
+    present = {k: found for k, found in written.items() if store.get(k, clock()) is not None}
+    assert len(present) == len(store) == len(types)
+    accounted = sum(entry_size(k, *found, overhead) for k, found in present.items())
+    assert store.stats().bytes == accounted

@@ -15,15 +15,19 @@ dict's node index.
 from collections import OrderedDict
 from typing import ClassVar, Final
 
+from mypy_extensions import i64
+
 from cache_api.policies.queues import newest, oldest
 from cache_api.types import Key, Policy
 
-ORDERED_TABLE_BYTES_PER_ENTRY: Final = 155
+ORDERED_TABLE_BYTES_PER_ENTRY: Final = 198
 """An ordered table's list node (32 B), node index and extra hash-table room, as RSS,
 for a full cache under churn, the state a cache with ``MAX_MEMORY`` lives in.
 
 Measured by ``bench/entry_overhead.py --churn`` (200 k entries, six turnovers):
-395 bytes an entry against 240 accounted for REJECT's plain table. Filled once
+438 bytes an entry against 240 accounted for REJECT's plain table (2026-12-05,
+at 200 k and 400 k entries; it was 395 when first measured on 2026-11-28, and
+the charge had not followed). Filled once
 without evictions, the same table costs only 58 bytes an entry more than the
 plain one (``bench/entry_overhead.py``); a deleted slot holds room until the
 next resize, which sizes the table from three times the live count.
@@ -41,10 +45,11 @@ class OrderedTable(Policy):
         """The store's table, in write order (``table`` is the same dict)."""
         super().__init__(self.order)
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
-        """The store appended ``key`` at the newest end."""
+    def on_insert(self, key: Key, expires_at: float) -> i64:
+        """The store appends ``key`` at the newest end."""
+        return 0
 
-    def on_delete(self, key: Key) -> None:
+    def on_delete(self, key: Key, handle: i64) -> None:
         """The store removed ``key`` from the order."""
 
     def victim(self) -> Key:
@@ -57,7 +62,7 @@ class OldestFirst(OrderedTable):
 
     name: ClassVar[str] = "OLDEST_FIRST"
 
-    def on_access(self, key: Key) -> None:
+    def on_access(self, key: Key, handle: i64) -> None:
         """Reads do not change write order."""
 
 
@@ -77,9 +82,10 @@ class NewestFirst(OldestFirst):
         super().__init__()
         self._last_write: Key | None = None
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> i64:
         """``key`` is now the newest write."""
         self._last_write = key
+        return 0
 
     def victim(self) -> Key:
         """The newest write."""

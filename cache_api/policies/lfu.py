@@ -23,11 +23,12 @@ entry's decayed counter falls by the same amount as T grows, so the order
 between levels never changes and the lowest non-empty level holds the victim.
 A read moves its entry to level T + c' (never lower). A pointer to the lowest
 level only moves down when an entry is inserted, to T + ``INITIAL_COUNTER``.
-The lists are ``queues.SlotLists``: each key has one slot (a plain dict finds
-it), tagged with its level's list, so a move between levels is a few native
-array writes. They replaced an ``OrderedDict`` per level and a key -> level
-dict (2026-12-04): the same victims, 24 % fewer instructions per replayed
-request, and 110 B less resident memory per entry under churn.
+The lists are ``queues.SlotLists``: each key has one slot, which the store
+keeps in the entry as its handle, tagged with its level's list, so a move
+between levels is a few native array writes. They replaced an
+``OrderedDict`` per level and a key -> level dict (2026-12-04): the same
+victims, 24 % fewer instructions per replayed request, and 110 B less
+resident memory per entry under churn.
 
 Why: LFU keeps a stable hot set through scans and bursts of one-off keys, as
 Redis users choose ``allkeys-lfu`` for; decay lets yesterday's hot keys go.
@@ -38,8 +39,8 @@ Parameters: ``LOG_FACTOR``, ``INITIAL_COUNTER``, ``MAX_COUNTER`` (as Redis),
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (the
 lowest-level pointer skips at most ``MAX_COUNTER`` + 1 empty levels per
-insert, plus one per decay epoch). Per entry: a slot (four array cells), its
-dict entry and the ``int`` that numbers it; ``per_entry_bytes`` is the measured sum.
+insert, plus one per decay epoch). Per entry: a slot (four array cells) and
+the handle's 4 bytes in the entry; ``per_entry_bytes`` is the measured sum.
 A read above the initial counter draws one pseudo-random number from a seeded
 ``librt.random.Random`` (so runs repeat; compiled, the draw is a native call).
 """
@@ -80,12 +81,12 @@ MIN_DECAY_PERIOD: Final = 16
 RANDOM_SEED: Final = 0x5EED
 """Seed of the per-policy generator behind the probabilistic increment."""
 
-LFU_BYTES_PER_ENTRY: Final = 306
+LFU_BYTES_PER_ENTRY: Final = 185
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-04: 546 B per live entry, against 656 with the ordered dicts
-it had before): a slot in ``SlotLists``, the key -> slot dict entry and its ``int``, allocator
-rounding and hash-table room under churn."""
+of 100 B, six turnovers, 2026-12-05: 425 B per live entry; 546 with a key -> slot dict instead
+of handles, 656 with the ordered dicts before that): a slot in ``SlotLists``, the handle in the
+entry, allocator rounding and the levels' sentinels."""
 
 
 class LFU(CapacityAware):
@@ -93,13 +94,15 @@ class LFU(CapacityAware):
 
     name: ClassVar[str] = "LFU"
     evicts: ClassVar[bool] = True
+    keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = LFU_BYTES_PER_ENTRY
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
         self._lists = SlotLists()
         """A slot per key, tagged with its level's sentinel; a list per level, tagged with it."""
-        self._slot_of: dict[Key, i64] = {}
+        self._live: i64 = 0
+        """Keys tracked."""
         self._level_heads: dict[i64, i64] = {}
         """The sentinel of each non-empty level."""
         self._lowest: i64 = 0
@@ -130,26 +133,26 @@ class LFU(CapacityAware):
             del self._level_heads[lists.tag[head]]
             lists.release(head)
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
-        """File ``key`` at the initial counter."""
+    def on_insert(self, key: Key, expires_at: float) -> i64:
+        """File ``key`` at the initial counter; the handle is its slot."""
         self._ticks -= 1
         if not self._ticks:
             self._next_epoch()
         level = self._epoch + INITIAL_COUNTER
         slot = self._lists.allocate(key)
         self._file(slot, level)
-        slot_of = self._slot_of
-        slot_of[key] = slot
-        if level < self._lowest or len(slot_of) == 1:
+        self._live += 1
+        if level < self._lowest or self._live == 1:
             self._lowest = level
+        return slot
 
-    def on_access(self, key: Key) -> None:
+    def on_access(self, key: Key, handle: i64) -> None:
         """Decay, then maybe increment, the counter; the entry becomes its level's newest."""
         self._ticks -= 1
         if not self._ticks:
             self._next_epoch()
         lists = self._lists
-        slot = self._slot_of[key]
+        slot = handle
         head = lists.tag[slot]
         epoch = self._epoch
         counter = lists.tag[head] - epoch
@@ -166,15 +169,15 @@ class LFU(CapacityAware):
         self._unfile(slot)
         self._file(slot, epoch + counter)
 
-    def on_delete(self, key: Key) -> None:
+    def on_delete(self, key: Key, handle: i64) -> None:
         """Forget ``key``."""
-        slot = self._slot_of.pop(key)
-        self._unfile(slot)
-        self._lists.release(slot)
+        self._unfile(handle)
+        self._lists.release(handle)
+        self._live -= 1
 
     def victim(self) -> Key:
         """The least recently used entry at the lowest level."""
-        live = len(self._slot_of)
+        live = int(self._live)
         capacity = self._capacity if live == self._capacity else learned_capacity(self._hint, live)
         if capacity != self._capacity:
             self._capacity = capacity
@@ -192,5 +195,5 @@ class LFU(CapacityAware):
         key = lists.keys[slot]
         self._unfile(slot)
         lists.release(slot)
-        del self._slot_of[key]
+        self._live -= 1
         return key

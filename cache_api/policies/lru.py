@@ -14,6 +14,8 @@ ordered dict's node index.
 from collections.abc import Callable
 from typing import ClassVar
 
+from mypy_extensions import i64
+
 from cache_api.policies.fifo import OrderedTable
 from cache_api.types import Key
 
@@ -28,6 +30,6 @@ class LRU(OrderedTable):
         self._refresh: Callable[[Key], None] = self.order.move_to_end
         """The table's own ``move_to_end``, bound once: a hit costs one C call."""
 
-    def on_access(self, key: Key) -> None:
+    def on_access(self, key: Key, handle: i64) -> None:
         """A read makes ``key`` the most recently used."""
         self._refresh(key)

@@ -46,6 +46,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Final
 
+from mypy_extensions import i64
+
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.queues import KeyFifo
 from cache_api.types import Key
@@ -103,7 +105,7 @@ class S3Fifo(CapacityAware):
         self._main_max = capacity - self._small_max if capacity else -1
         self._ghost_max = int(capacity * GHOST_QUEUE_SHARE) if capacity else -1
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> i64:
         """Enter the main queue if the ghost remembers ``key``, else the small queue."""
         ghost = self._ghost
         if key in ghost:
@@ -124,15 +126,16 @@ class S3Fifo(CapacityAware):
             ghost_order = self._ghost_order
             while len(ghost_order) > self._ghost_max:
                 del ghost[ghost_order.pop_oldest()]
+        return 0
 
-    def on_access(self, key: Key) -> None:
+    def on_access(self, key: Key, handle: i64) -> None:
         """Count the read (saturating); nothing moves."""
         state = self._state
         counter = state[key]
         if counter & MAX_FREQUENCY != MAX_FREQUENCY:
             state[key] = counter + 1
 
-    def on_delete(self, key: Key) -> None:
+    def on_delete(self, key: Key, handle: i64) -> None:
         """Forget ``key`` (it is in the small or the main queue, never in the ghost)."""
         if self._state.pop(key) & IN_MAIN:
             self._main.forget(key)

@@ -18,19 +18,19 @@ quickly), yet a read only sets a bit: no reordering on the hit path, which in
 a lock-free cache is what scales and here is simply cheap.
 
 How, in O(1): the queue is one list of ``queues.SlotLists``, oldest first;
-each key's slot (found through a plain dict) holds its visited bit in its
-``value``, and the hand is a slot, or the list's sentinel when the next
-sweep starts from the oldest entry. A read is one dict lookup and one native
-array write; the hand steps through native arrays. (Until 2026-12-04 the
+each key's slot, which the store keeps in the entry as its handle, holds its
+visited bit in its ``value``, and the hand is a slot, or the list's sentinel
+when the next sweep starts from the oldest entry. A read is one native array
+write; the hand steps through native arrays. (Until 2026-12-04 the
 queue was cut at the hand into two ordered dicts and the bits were a set
 of keys: the same decisions, measured slower.)
 
 Parameters: none.
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (each step
-of the hand clears a bit that a read set, or evicts). Per entry: a slot, its
-dict entry and the ``int`` that numbers it; ``per_entry_bytes`` is the
-measured steady-state figure.
+of the hand clears a bit that a read set, or evicts). Per entry: a slot and
+the handle's 4 bytes in the entry; ``per_entry_bytes`` is the measured
+steady-state figure.
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ from mypy_extensions import i64
 from cache_api.policies.queues import SlotLists
 from cache_api.types import Key, Policy
 
-SIEVE_BYTES_PER_ENTRY: Final = 299
+SIEVE_BYTES_PER_ENTRY: Final = 178
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-04: 539 B per live entry, and 542 with the ordered dicts it
-had before, which were charged 491): a slot, the key -> slot dict entry and its ``int``,
-allocator rounding and hash-table room under churn."""
+of 100 B, six turnovers, 2026-12-05: 418 B per live entry; 539 with a key -> slot dict instead
+of handles, 542 with the ordered dicts before that): a slot, the handle in the entry and
+allocator rounding."""
 
 
 VISITED: Final = 1
@@ -59,31 +59,31 @@ class Sieve(Policy):
 
     name: ClassVar[str] = "SIEVE"
     evicts: ClassVar[bool] = True
+    keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = SIEVE_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
         super().__init__()
         lists = self._lists = SlotLists()
-        self._slot_of: dict[Key, i64] = {}
         self._queue: i64 = lists.new_list(0)
         self._hand: i64 = self._queue
         """The next slot to judge; the queue's sentinel: start from the oldest."""
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
-        """Enter at the newest end, unvisited."""
+    def on_insert(self, key: Key, expires_at: float) -> i64:
+        """Enter at the newest end, unvisited; the handle is the key's slot."""
         lists = self._lists
         slot = lists.allocate(key)
         lists.push_newest(self._queue, slot)
-        self._slot_of[key] = slot
+        return slot
 
-    def on_access(self, key: Key) -> None:
+    def on_access(self, key: Key, handle: i64) -> None:
         """Set the visited bit; nothing moves."""
-        self._lists.value[self._slot_of[key]] = VISITED
+        self._lists.value[handle] = VISITED
 
-    def on_delete(self, key: Key) -> None:
+    def on_delete(self, key: Key, handle: i64) -> None:
         """Forget ``key``; if the hand was on it, the hand moves to the next newer entry."""
         lists = self._lists
-        slot = self._slot_of.pop(key)
+        slot = handle
         if slot == self._hand:
             self._hand = lists.next[slot]
         lists.unlink(slot)
@@ -105,5 +105,4 @@ class Sieve(Policy):
         key = lists.keys[hand]
         lists.unlink(hand)
         lists.release(hand)
-        del self._slot_of[key]
         return key

@@ -43,6 +43,8 @@ import math
 from collections import OrderedDict, deque
 from typing import ClassVar, Final
 
+from mypy_extensions import i64
+
 from cache_api.policies.queues import move_to_newest, pop_oldest
 from cache_api.types import FOREVER, Key, Policy
 
@@ -55,13 +57,13 @@ COMPACT_STALE_FACTOR: Final = 2
 COMPACT_MIN_REFS: Final = 1024
 """Never rebuild buckets holding fewer references than this."""
 
-VOLATILE_TTL_BYTES_PER_ENTRY: Final = 226
+VOLATILE_TTL_BYTES_PER_ENTRY: Final = 267
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-11-29: 466 B per live entry against 360 accounted with the
-tracemalloc figure charged before). Its bookkeeping alone (tracemalloc,
-``bench/hit_ratio.py``, TTLs over 1000 seconds) is about 145 B; the rest is allocator rounding
-and hash-table room under churn."""
+of 100 B, six turnovers, 2026-12-05: 507 B per live entry; 466 on 2026-11-29, when it was
+first charged this way, against 360 accounted with the tracemalloc figure charged before). Its
+bookkeeping alone (tracemalloc, ``bench/hit_ratio.py``, TTLs over 1000 seconds) is about 145 B;
+the rest is allocator rounding and hash-table room under churn."""
 
 
 def _second(expires_at: float) -> int:
@@ -83,11 +85,11 @@ class VolatileTtl(Policy):
         self._refs = 0
         self._forever: OrderedDict[Key, None] = OrderedDict()
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> i64:
         """File ``key`` under its expiry second, or append it to the no-TTL LRU list."""
         if expires_at == FOREVER:
             self._forever[key] = None
-            return
+            return 0
         self._expires[key] = expires_at
         self._file(key, expires_at)
         if self._refs > COMPACT_MIN_REFS and self._refs > COMPACT_STALE_FACTOR * len(self._expires):
@@ -96,6 +98,7 @@ class VolatileTtl(Policy):
             self._refs = 0
             for live_key, live_expiry in self._expires.items():
                 self._file(live_key, live_expiry)
+        return 0
 
     def _file(self, key: Key, expires_at: float) -> None:
         second = _second(expires_at)
@@ -106,13 +109,13 @@ class VolatileTtl(Policy):
         bucket.append(key)
         self._refs += 1
 
-    def on_access(self, key: Key) -> None:
+    def on_access(self, key: Key, handle: i64) -> None:
         """A read refreshes only the LRU position of an entry without TTL."""
         forever = self._forever
         if key in forever:
             move_to_newest(forever, key)
 
-    def on_delete(self, key: Key) -> None:
+    def on_delete(self, key: Key, handle: i64) -> None:
         """Forget ``key``; a bucket reference to it becomes stale and is skipped later."""
         if self._expires.pop(key, None) is None:
             del self._forever[key]

@@ -71,24 +71,21 @@ filter's (``sketch.CBF_*``); W_TINYLFU_ADAPTIVE: ``PROTECTED_SHARE``,
 ``capacity``).
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (one
-contest; warm-up moves are paid by the inserts that filled the window). A read
-looks in the window first: it holds the newest keys, so many hits land there
-(W_TINYLFU on w106 at 10 %: 321 k of 368 k hits in the first 400 k requests,
-with 1 % of the entries; on orm-busy at 1 %, 66 k of 227 k), and its table is
-the smallest.
+contest; warm-up moves are paid by the inserts that filled the window).
 W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters.
 W_TINYLFU_ADAPTIVE: every read and insert costs a four-counter sketch
 increment in one cache line. Compiled, both counts are native loops over
 ``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
 ``bench/hit_ratio.md``. The queues are lists of ``queues.SlotLists`` (see
-``WindowedSlru``), which replaced three ``OrderedDict`` (2026-12-04): the same
-decisions, 21-26 % fewer instructions per replayed request, and about 90 B
-more resident memory per entry under churn. Per entry: a slot (four array
-cells and the key's hash), its dict entry and the ``int`` that numbers it,
-and the counters (W_TINYLFU 14.4 bytes, the adaptive variant 32-64), and for
-the adaptive variant the ghosts' dict slots (at most ``2 * GHOST_SHARE`` per
-entry) and the evicted keys they keep alive; ``per_entry_bytes`` is the
-measured total.
+``WindowedSlru``), which replaced three ``OrderedDict`` (2026-12-04: the same
+decisions, 21-26 % fewer instructions per replayed request); a key's slot is
+its handle, kept by the store in the entry (2026-12-05: 12 % fewer
+instructions again, and 121 B less resident memory per entry under churn than
+a key -> slot dict). Per entry: a slot (four array cells and the key's hash),
+the handle's 4 bytes in the entry, and the counters (W_TINYLFU 14.4 bytes,
+the adaptive variant 32-64), and for the adaptive variant the ghosts' dict
+slots (at most ``2 * GHOST_SHARE`` per entry) and the evicted keys they keep
+alive; ``per_entry_bytes`` is the measured total.
 """
 
 from __future__ import annotations
@@ -125,32 +122,32 @@ PROBATION_PARTS, PROTECTED_PARTS, SLRU_PARTS = 1, 4, 5
 DECAY_PERIOD_PER_ENTRY: Final = 32
 """W_TINYLFU halves its filter every 32 x main-size main hits (libCacheSim's "sample size")."""
 
-W_TINYLFU_BYTES_PER_ENTRY: Final = 316
+W_TINYLFU_BYTES_PER_ENTRY: Final = 195
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
 payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
-entries of 100 B, six turnovers, 2026-12-04: 556 B per live entry): queue slots, the key ->
-slot dict, the filter, allocator rounding and hash-table room under churn."""
+entries of 100 B, six turnovers, 2026-12-05: 435 B per live entry; 556 with a key -> slot dict
+instead of handles): queue slots, the handle in the entry, the filter and allocator rounding."""
 
-W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 354
-"""Measured likewise (594 B per live entry), the ghosts included."""
+W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 231
+"""Measured likewise (471 B per live entry; 594 with a key -> slot dict), the ghost included."""
 
 
 class WindowedSlru(CapacityAware):
     """The queues both variants share: a window LRU, then main's probation and protected LRUs.
 
-    Every key has one slot in ``_lists`` (found through ``_slot_of``), in one of
-    the queues, each a list of ``SlotLists`` whose sentinel tells which: a hit
-    costs one hash lookup whatever the queue, and a move between queues a few
-    native array writes. The queues' lengths are kept here, and each key's
-    ``hash`` in its slot's ``value``: the frequency counts then hash no key but
-    a new one (compiled, ``hash()`` boxes half of all hashes into a Python
-    ``int``: measured, about 130 instructions a count).
+    Every key has one slot in ``_lists``, which the store keeps in the entry as
+    its handle, in one of the queues, each a list of ``SlotLists`` whose
+    sentinel tells which: a hit finds its queue with one array read, and a
+    move between queues is a few native array writes. The queues' lengths
+    are kept here, and each key's ``hash`` in its slot's ``value``: the
+    frequency counts then hash no key but a new one (compiled, ``hash()``
+    boxes half of all hashes into a Python ``int``: measured, about 130
+    instructions a count).
     """
 
     def __init__(self, capacity: int) -> None:
         super().__init__(capacity)
         lists = self._lists = SlotLists()
-        self._slot_of: dict[Key, i64] = {}
         self._window: i64 = lists.new_list(0)
         self._probation: i64 = lists.new_list(0)
         self._protected: i64 = lists.new_list(0)
@@ -158,14 +155,15 @@ class WindowedSlru(CapacityAware):
         self._in_probation: i64 = 0
         self._in_protected: i64 = 0
 
-    def _add(self, key: Key, key_hash: i64, queue: i64) -> None:
-        """Queue the new ``key`` (whose ``hash`` is ``key_hash``) as the newest of ``queue``."""
+    def _add(self, key: Key, key_hash: i64, queue: i64) -> i64:
+        """Queue the new ``key`` (whose ``hash`` is ``key_hash``) as the newest of ``queue``;
+        return its slot."""
         lists = self._lists
         slot = lists.allocate(key)
         lists.push_newest(queue, slot)
-        self._slot_of[key] = slot
         lists.value[slot] = key_hash
         self._count(queue, 1)
+        return slot
 
     def _move(self, slot: i64, queue: i64) -> None:
         """Move ``slot`` to the newest end of ``queue`` (the same queue or another)."""
@@ -181,7 +179,6 @@ class WindowedSlru(CapacityAware):
         self._count(lists.tag[slot], -1)
         lists.unlink(slot)
         lists.release(slot)
-        del self._slot_of[key]
         return key
 
     def _count(self, queue: i64, change: i64) -> None:
@@ -193,9 +190,9 @@ class WindowedSlru(CapacityAware):
         else:
             self._in_protected += change
 
-    def on_delete(self, key: Key) -> None:
+    def on_delete(self, key: Key, handle: i64) -> None:
         """Forget ``key`` (its counts stay in the sketch)."""
-        self._drop(self._slot_of[key])
+        self._drop(handle)
 
     def _demote_protected(self, protected_max: i64) -> None:
         """Move protected's least recently used entries to probation's newest end, down to
@@ -210,6 +207,7 @@ class WTinyLfuAdaptive(WindowedSlru):
 
     name: ClassVar[str] = "W_TINYLFU_ADAPTIVE"
     evicts: ClassVar[bool] = True
+    keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY
 
     def __init__(self, capacity: int = 0) -> None:
@@ -259,20 +257,20 @@ class WTinyLfuAdaptive(WindowedSlru):
 
     # ------------------------------------------------------------------- hooks
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> i64:
         """Enter the window; count the key. Adaptive: a ghost hit moves the split."""
         if self._turned_away.take(key):
             self._set_window(min(self._window_size + WINDOW_STEP, self._capacity))
         elif self._evicted_main.take(key):
             self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
         key_hash: i64 = hash(key)
-        self._add(key, key_hash, self._window)
         self._sketch.increment_hash(key_hash)
+        return self._add(key, key_hash, self._window)
 
-    def on_access(self, key: Key) -> None:
+    def on_access(self, key: Key, handle: i64) -> None:
         """Count the read; refresh the LRU position, promoting probation to protected."""
         lists = self._lists
-        slot = self._slot_of[key]
+        slot = handle
         self._sketch.increment_hash(lists.value[slot])
         queue = lists.tag[slot]
         if queue != self._probation:
@@ -353,6 +351,7 @@ class WTinyLfu(WindowedSlru):
 
     name: ClassVar[str] = "W_TINYLFU"
     evicts: ClassVar[bool] = True
+    keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = W_TINYLFU_BYTES_PER_ENTRY
 
     def __init__(
@@ -392,16 +391,16 @@ class WTinyLfu(WindowedSlru):
         self._hits_left = DECAY_PERIOD_PER_ENTRY * max(main, 1)
         self._demote_protected(self._protected_max)
 
-    def on_insert(self, key: Key, expires_at: float) -> None:
+    def on_insert(self, key: Key, expires_at: float) -> i64:
         """Enter the window; count the key."""
         key_hash: i64 = hash(key)
-        self._add(key, key_hash, self._window)
         self._filter.add_hash(key_hash)
+        return self._add(key, key_hash, self._window)
 
-    def on_access(self, key: Key) -> None:
+    def on_access(self, key: Key, handle: i64) -> None:
         """A main hit is counted and promotes; a window hit only refreshes its LRU position."""
         lists = self._lists
-        slot = self._slot_of[key]
+        slot = handle
         queue = lists.tag[slot]
         if queue == self._window:
             lists.move_to_newest(queue, slot)
