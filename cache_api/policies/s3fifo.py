@@ -33,13 +33,20 @@ counter bump, and it resists scans, unlike LRU.
 Sizes are in entries (see ``capacity``): the capacity given, else the number
 of live entries the first time the store asks for a victim.
 
+How: the small and main queues are two lists of ``queues.SlotLists``; a
+key's slot, which the store keeps in the entry as its handle, holds its read
+counter in its ``value``, so a read is one native array write and a
+reinsertion a relink. The ghost is a plain dict of keys with their order in a
+``queues.KeyFifo``. (Until 2026-12-05 the queues were ``KeyFifo`` too and the
+counters a key -> counter dict: the same decisions, measured slower and
+larger; ``bench/hit_ratio.md``.)
+
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (every
 entry skipped was promoted by reads, or is a reinsertion paid by one).
-Per entry: a slot in one plain dict holding its counter and queue, and a
-deque slot in the small or main queue (``queues.KeyFifo``), plus the ghost's
-keys (``GHOST_QUEUE_SHARE`` of a dict slot and a deque slot per entry, and the
-ghost keeps evicted keys' ``bytes`` alive); ``per_entry_bytes`` is the measured
-sum.
+Per entry: a slot (four array cells) and the handle's 4 bytes in the entry,
+plus the ghost's keys (``GHOST_QUEUE_SHARE`` of a dict slot and a deque slot
+per entry, and the ghost keeps evicted keys' ``bytes`` alive);
+``per_entry_bytes`` is the measured sum.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from typing import ClassVar, Final
 from mypy_extensions import i64
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.queues import KeyFifo
+from cache_api.policies.queues import KeyFifo, SlotLists
 from cache_api.types import Key
 
 SMALL_QUEUE_SHARE: Final = 0.10
@@ -64,16 +71,14 @@ PROMOTION_READS: Final = 2
 MAX_FREQUENCY: Final = 3
 """Saturation of the per-entry read counter (2 bits): at most 3 extra laps in main."""
 
-IN_MAIN: Final = 4
-"""Flag added to a key's counter while it is in the main queue (the bit above the counter)."""
-
-S3FIFO_BYTES_PER_ENTRY: Final = 349
+S3FIFO_BYTES_PER_ENTRY: Final = 291
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-04: 589 B per live entry). It was 398 with ordered-dict
-queues and ghost (2026-11-29, same method); a plain dict of counters and deques of keys
-(``queues.KeyFifo``) hold 49 B less. The rest of the figure is the evicted keys the ghost
-keeps alive, allocator rounding and hash-table room under churn."""
+of 100 B, six turnovers, 2026-12-05: 531 B per live entry, also at 400 k). It was 589 with a
+key -> counter dict and ``queues.KeyFifo`` queues (2026-12-04) and 638 with ordered-dict
+queues and ghost (2026-11-29). Most of the figure is the ghost: its dict and the evicted keys
+it keeps alive (0.9 of them per entry), then the slot, allocator rounding and hash-table room
+under churn."""
 
 
 class S3Fifo(CapacityAware):
@@ -81,14 +86,17 @@ class S3Fifo(CapacityAware):
 
     name: ClassVar[str] = "S3_FIFO"
     evicts: ClassVar[bool] = True
+    keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = S3FIFO_BYTES_PER_ENTRY
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
-        self._state: dict[Key, int] = {}
-        """Per stored key: its read counter, plus ``IN_MAIN`` if it is in the main queue."""
-        self._small = KeyFifo()
-        self._main = KeyFifo()
+        lists = self._lists = SlotLists()
+        """A slot per stored key, its read counter in ``value``; the small and main queues."""
+        self._small: i64 = lists.new_list(0)
+        self._main: i64 = lists.new_list(0)
+        self._in_small: i64 = 0
+        self._in_main: i64 = 0
         self._ghost: dict[Key, None] = {}
         self._ghost_order = KeyFifo()
         self._has_evicted = False
@@ -106,19 +114,22 @@ class S3Fifo(CapacityAware):
         self._ghost_max = int(capacity * GHOST_QUEUE_SHARE) if capacity else -1
 
     def on_insert(self, key: Key, expires_at: float) -> i64:
-        """Enter the main queue if the ghost remembers ``key``, else the small queue."""
+        """Enter the main queue if the ghost remembers ``key``, else the small queue; the
+        handle is the key's slot."""
         ghost = self._ghost
+        lists = self._lists
+        slot = lists.allocate(key)
         if key in ghost:
             del ghost[key]
             self._ghost_order.forget(key)
-            self._state[key] = IN_MAIN
-            self._main.append(key)
-        elif not self._has_evicted and self._small_max >= 0 and len(self._small) >= self._small_max:
-            self._state[key] = IN_MAIN
-            self._main.append(key)
+            lists.push_newest(self._main, slot)
+            self._in_main += 1
+        elif not self._has_evicted and self._small_max >= 0 and self._in_small >= self._small_max:
+            lists.push_newest(self._main, slot)
+            self._in_main += 1
         else:
-            self._state[key] = 0
-            self._small.append(key)
+            lists.push_newest(self._small, slot)
+            self._in_small += 1
         # Trimmed here rather than in victim(), so that a key evicted to the
         # ghost during this very write is still recognised (libCacheSim looks
         # the key up in the ghost before it evicts).
@@ -126,46 +137,57 @@ class S3Fifo(CapacityAware):
             ghost_order = self._ghost_order
             while len(ghost_order) > self._ghost_max:
                 del ghost[ghost_order.pop_oldest()]
-        return 0
+        return slot
 
     def on_access(self, key: Key, handle: i64) -> None:
         """Count the read (saturating); nothing moves."""
-        state = self._state
-        counter = state[key]
-        if counter & MAX_FREQUENCY != MAX_FREQUENCY:
-            state[key] = counter + 1
+        counters = self._lists.value
+        counter = counters[handle]
+        if counter != MAX_FREQUENCY:
+            counters[handle] = counter + 1
 
     def on_delete(self, key: Key, handle: i64) -> None:
         """Forget ``key`` (it is in the small or the main queue, never in the ghost)."""
-        if self._state.pop(key) & IN_MAIN:
-            self._main.forget(key)
+        lists = self._lists
+        if lists.tag[handle] == self._main:
+            self._in_main -= 1
         else:
-            self._small.forget(key)
+            self._in_small -= 1
+        lists.unlink(handle)
+        lists.release(handle)
 
     def victim(self) -> Key:
         """Evict from main if it is over its share or small is empty, else from small."""
         self._has_evicted = True
-        small, main, state = self._small, self._main, self._state
-        capacity = learned_capacity(self._hint, len(small) + len(main))
+        lists, small, main = self._lists, self._small, self._main
+        counters = lists.value
+        capacity = learned_capacity(self._hint, int(self._in_small + self._in_main))
         if capacity != self._capacity:
             self._resize(capacity)
-        if len(small) and len(main) <= self._main_max:
-            while len(small):
-                key = small.pop_oldest()
-                if state[key] >= PROMOTION_READS:
-                    state[key] = IN_MAIN
-                    main.append(key)
+        if self._in_small and self._in_main <= self._main_max:
+            while self._in_small:
+                slot = lists.oldest(small)
+                self._in_small -= 1
+                if counters[slot] >= PROMOTION_READS:
+                    counters[slot] = 0
+                    lists.move_to_newest(main, slot)
+                    self._in_main += 1
                     continue
-                del state[key]
+                key = lists.keys[slot]
+                lists.unlink(slot)
+                lists.release(slot)
                 self._ghost[key] = None
                 self._ghost_order.append(key)
                 return key
         while True:
-            key = main.pop_oldest()
-            counter = state[key]
-            if counter != IN_MAIN:
-                state[key] = counter - 1
-                main.append(key)
+            slot = lists.oldest(main)
+            counter = counters[slot]
+            if counter:
+                counters[slot] = counter - 1
+                lists.move_to_newest(main, slot)
                 continue
-            del state[key]
+            key = lists.keys[slot]
+            lists.unlink(slot)
+            lists.release(slot)
+            self._in_main -= 1
             return key
