@@ -139,7 +139,8 @@ class Policy:
     the policy's arrays, below ``MAX_HANDLE``) is kept by the store in the entry
     itself and passed back to ``on_access`` and ``on_delete``, so the policy
     needs no key -> slot table, as Redis keeps its LRU clock in each object's
-    header. Other policies return 0 and are passed 0.
+    header. A handle must stay the same while its entry is stored (the entry
+    is immutable). Other policies return 0 and are passed 0.
 
     A base class rather than a protocol: compiled, the store then calls the hooks
     natively (no argument parsing, no boxed ``expires_at``), which is most of
