@@ -82,7 +82,7 @@ _HANDLE_SIZE: Final = 4
 """``HANDLE.size``, as a literal (a test checks the two agree)."""
 
 
-def entry_size(key: Key, value: bytes, content_type: bytes, overhead: int) -> int:
+def entry_size(key: Key, value: bytes, content_type: bytes, overhead: i64) -> i64:
     """The accounted bytes of one entry: the one size function."""
     return len(key) + len(value) + len(content_type) + overhead
 
@@ -111,14 +111,15 @@ class Store(Cache):
         self._data = policy.table
         self._policy = policy
         self._wheel = ExpiryWheel()
-        self._max_items = max_items
-        self._max_bytes = max_bytes
+        self._max_items: i64 = max_items
+        self._max_bytes: i64 = max_bytes
         self._limited = bool(max_items or max_bytes)
-        self._overhead = ENTRY_OVERHEAD_BYTES + policy.per_entry_bytes
+        self._evicts = policy.evicts
+        self._overhead: i64 = ENTRY_OVERHEAD_BYTES + policy.per_entry_bytes
         self._handles = policy.keeps_handles
         self._value_at: i64 = _HEAD_SIZE + _HANDLE_SIZE if self._handles else _HEAD_SIZE
         """Where a value (or an inline Content-Type's length) starts in an entry."""
-        self._bytes = 0
+        self._bytes: i64 = 0
         self._content_types: list[bytes] = []
         self._content_type_ids: dict[bytes, int] = {}
         self.hits = 0
@@ -175,11 +176,11 @@ class Store(Cache):
             if replaced <= now:
                 self._expire(key, old)
                 old = replaced = None
-        old_size = 0 if old is None else self._size_of(key, old)
-        new_items = 0 if old is not None else 1
+        old_size: i64 = 0 if old is None else self._size_of(key, old)
+        new_items: i64 = 0 if old is not None else 1
         if self._limited and not self._fits(new_items, size - old_size):
             self._reclaim_expired(now, new_items, size - old_size)
-            if not self._policy.evicts and not self._fits(new_items, size - old_size):
+            if not self._evicts and not self._fits(new_items, size - old_size):
                 self.rejected_writes += 1
                 return PutResult.REJECTED_FULL
         if old is not None:
@@ -294,13 +295,13 @@ class Store(Cache):
         value = blob[start:] if len(blob) < VIEW_FROM_BYTES else memoryview(blob)[start:]
         return value, content_type
 
-    def _fits(self, new_items: int, new_bytes: int) -> bool:
+    def _fits(self, new_items: i64, new_bytes: i64) -> bool:
         """Whether ``new_items`` more entries of ``new_bytes`` more bytes fit now."""
         if self._max_items and len(self._data) + new_items > self._max_items:
             return False
-        return not (self._max_bytes and self._bytes + new_bytes > self._max_bytes)
+        return not self._max_bytes or self._bytes + new_bytes <= self._max_bytes
 
-    def _reclaim_expired(self, now: float, new_items: int, new_bytes: int) -> None:
+    def _reclaim_expired(self, now: float, new_items: i64, new_bytes: i64) -> None:
         """Reclaim expired entries, earliest first, until the write fits or none is left."""
         if not self._wheel.due(now):
             return
@@ -314,14 +315,14 @@ class Store(Cache):
         self._unlink(key, blob, self._size_of(key, blob))
         self.expirations += 1
 
-    def _unlink(self, key: Key, blob: bytes, size: int) -> None:
+    def _unlink(self, key: Key, blob: bytes, size: i64) -> None:
         """Remove the entry ``blob`` at ``key``, of accounted ``size``."""
         del self._data[key]
         self._bytes -= size
         handle: i64 = i64(read_i32_le(blob, HANDLE_OFFSET)) if self._handles else 0
         self._policy.on_delete(key, handle)
 
-    def _size_of(self, key: Key, blob: bytes) -> int:
+    def _size_of(self, key: Key, blob: bytes) -> i64:
         """``entry_size`` of a stored entry, from its lengths (the value is not copied)."""
         start, content_type = self._layout(blob)
         return len(key) + len(blob) - start + len(content_type) + self._overhead
