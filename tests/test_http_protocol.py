@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cache_api.api import Api
 from cache_api.config import Settings
@@ -25,6 +27,7 @@ from cache_api.http import (
     HttpLimits,
     HttpProtocol,
     ServerState,
+    is_named,
 )
 from cache_api.policies import make_policy
 from cache_api.store import Store
@@ -338,9 +341,11 @@ def test_get_missing_object_is_404_json() -> None:
     assert response.header(b"content-type") == b"application/json"
 
 
-def test_request_fields_reach_the_handler() -> None:
+@pytest.mark.parametrize("name", [b"Content-Type", b"content-type", b"content-TYPE"])
+def test_request_fields_reach_the_handler(name: bytes) -> None:
+    # The usual spelling is compared as is, any other case-folded: all reach the handler.
     conn = Conn()
-    conn.send(put(b"/a?ttl=3", b"xyz", b"content-TYPE: image/png\r\nX-Other: 1\r\n"))
+    conn.send(put(b"/a?ttl=3", b"xyz", name + b": image/png\r\nX-Other: 1\r\n"))
     [request] = conn.echo.requests
     assert (request.method, request.target, request.content_type, request.body) == (
         b"PUT",
@@ -506,9 +511,10 @@ def assert_rejected(conn: Conn, status: int, message: bytes) -> None:
     assert conn.transport.closed
 
 
-def test_413_from_content_length_before_the_body_arrives() -> None:
+@pytest.mark.parametrize("name", [b"Content-Length", b"content-length", b"CONTENT-length"])
+def test_413_from_content_length_before_the_body_arrives(name: bytes) -> None:
     conn = Conn()
-    conn.send(b"PUT /big HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY + 1))
+    conn.send(b"PUT /big HTTP/1.1\r\n%s: %d\r\n\r\n" % (name, MAX_BODY + 1))
     assert conn.echo.requests == []
     conn.send(b"x" * (MAX_BODY + 1) + get(b"/later"))
     assert conn.echo.requests == []
@@ -1062,3 +1068,24 @@ def test_the_protocols_own_error_answers_are_counted() -> None:
     too_long = Conn(limits=replace(LIMITS, max_header_size=64))
     too_long.send(b"PUT /x HTTP/1.1\r\nX-Long: " + b"a" * 100 + b"\r\n\r\n")
     assert too_long.state.requests.pairs() == [("PUT", "431", 1)]
+
+
+HEADER_NAMES = [(b"Content-Type", b"content-type"), (b"Content-Length", b"content-length")]
+HEADER_NAMES.append((b"Expect", b"expect"))
+
+
+@given(
+    pair=st.sampled_from(HEADER_NAMES),
+    flips=st.lists(st.booleans(), min_size=14, max_size=14),
+    other=st.binary(min_size=6, max_size=14),
+)
+def test_is_named_is_a_case_insensitive_compare(
+    pair: tuple[bytes, bytes], flips: list[bool], other: bytes
+) -> None:
+    as_sent, folded = pair
+    flipped = zip(folded, flips[: len(folded)], strict=True)
+    spelled = bytes(c ^ 0x20 if flip and chr(c).isalpha() else c for c, flip in flipped)
+    assert is_named(spelled, as_sent, folded)
+    assert is_named(as_sent, as_sent, folded)
+    name = other[: len(folded)].ljust(len(folded), b"x")
+    assert is_named(name, as_sent, folded) == (name.lower() == folded)
