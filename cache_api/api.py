@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from mypy_extensions import i64
+
 from cache_api.config import MAX_TTL_SECONDS, Settings
 from cache_api.types import (
     JSON,
@@ -154,20 +156,35 @@ def missing(key: Key) -> Response:
 
 
 TTL_PREFIX: Final = b"ttl="
+TTL_PREFIX_LENGTH: Final = len(TTL_PREFIX)
+MAX_FAST_TTL_DIGITS: Final = 18
+"""Most digits ``parse_ttl`` reads itself: any 18-digit number fits an ``i64``."""
+MAX_TTL: Final[int] = MAX_TTL_SECONDS
+"""``config.MAX_TTL_SECONDS``, held here so that compiled code reads it natively."""
+ZERO: Final = ord("0")
 
 
 def parse_ttl(query: bytes, default: int) -> int | None:
     """The ``ttl`` query parameter in seconds, ``default`` if absent, None if invalid.
 
     A query that is just ``ttl=<ASCII digits>`` (what clients send) is read
-    directly; any other goes through ``parse_qsl``, which costs about 17,000
-    instructions (callgrind), as much as the rest of a PUT.
+    directly, digit by digit (compiled, ``int(bytes)`` was a generic call of
+    about 860 instructions); any other goes through ``parse_qsl``, which costs
+    about 17,000 instructions (callgrind), as much as the rest of a PUT.
     """
-    if query.startswith(TTL_PREFIX):
-        digits = query[len(TTL_PREFIX) :]
-        if digits.isdigit():
-            ttl = int(digits)
-            return ttl if ttl <= MAX_TTL_SECONDS else None
+    size = len(query)
+    if TTL_PREFIX_LENGTH < size <= TTL_PREFIX_LENGTH + MAX_FAST_TTL_DIGITS and query.startswith(
+        TTL_PREFIX
+    ):
+        ttl: i64 = 0
+        at = TTL_PREFIX_LENGTH
+        while at < size:
+            digit = query[at] - ZERO
+            if digit < 0 or digit > 9:
+                return parse_ttl_query(query, default)
+            ttl = ttl * 10 + digit
+            at += 1
+        return int(ttl) if ttl <= MAX_TTL else None
     return parse_ttl_query(query, default)
 
 
@@ -180,4 +197,4 @@ def parse_ttl_query(query: bytes, default: int) -> int | None:
     if len(values) > 1 or not values[0].isascii() or not values[0].isdigit():
         return None
     ttl = int(values[0])
-    return ttl if ttl <= MAX_TTL_SECONDS else None
+    return ttl if ttl <= MAX_TTL else None

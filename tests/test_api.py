@@ -312,6 +312,7 @@ QUERY_BYTES = st.sampled_from(list(b"ttl=&;+%0123456789aT \x00\xff"))
 @given(
     query=st.lists(QUERY_BYTES, max_size=12).map(bytes)
     | st.lists(QUERY_BYTES, max_size=8).map(lambda tail: b"ttl=" + bytes(tail))
+    | st.text("0123456789", max_size=25).map(lambda digits: b"ttl=" + digits.encode())
 )
 def test_parse_ttl_fast_path_agrees_with_parse_qsl(query: bytes) -> None:
     assert parse_ttl(query, 42) == parse_ttl_query(query, 42)
