@@ -185,6 +185,10 @@ class HttpProtocol(asyncio.Protocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._pending: deque[Pending] = deque()
         self._max_header_size = limits.max_header_size
+        self._max_body_digits = len(str(limits.max_body_size))
+        """A Content-Length of fewer characters (llhttp passes only digits, and spaces after
+        them) is within ``max_body_size`` unread: ``int(bytes)`` is a generic call of about
+        860 instructions compiled."""
         self._request_counts = state.requests
         self._closing = False
         self._in_headers = False
@@ -298,7 +302,8 @@ class HttpProtocol(asyncio.Protocol):
         elif size == CONTENT_LENGTH_NAME_BYTES and is_named(
             name, b"Content-Length", b"content-length"
         ):
-            self._content_length = int(value)
+            if len(value) >= self._max_body_digits:
+                self._content_length = int(value)
         elif size == EXPECT_NAME_BYTES and is_named(name, b"Expect", b"expect"):
             self._expect_continue = value.lower() == b"100-continue"
 

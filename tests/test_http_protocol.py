@@ -521,6 +521,27 @@ def test_413_from_content_length_before_the_body_arrives(name: bytes) -> None:
     assert_rejected(conn, 413, b"Request body is larger than MAX_OBJECT_SIZE")
 
 
+@pytest.mark.parametrize(
+    "length", [b"%d" % MAX_BODY, b"%d" % (MAX_BODY - 1), b"0", b"0%d" % MAX_BODY, b"7 "]
+)
+def test_content_length_within_the_limit_is_read_in_full(length: bytes) -> None:
+    # Shorter than MAX_BODY's digits, or as long but not larger (leading zeros, a trailing
+    # space): the body is awaited and the request answered.
+    conn = Conn()
+    size = int(length)
+    conn.send(b"PUT /ok HTTP/1.1\r\nContent-Length: %s\r\n\r\n" % length + b"x" * size)
+    [request] = conn.echo.requests
+    assert request.body == b"x" * size
+
+
+@pytest.mark.parametrize("length", [b"%d" % (MAX_BODY + 1), b"000%d" % (MAX_BODY + 1), b"9" * 18])
+def test_413_from_any_spelling_of_a_content_length_over_the_limit(length: bytes) -> None:
+    conn = Conn()
+    conn.send(b"PUT /big HTTP/1.1\r\nContent-Length: %s\r\n\r\n" % length)
+    assert conn.echo.requests == []
+    assert_rejected(conn, 413, b"Request body is larger than MAX_OBJECT_SIZE")
+
+
 def test_413_for_chunked_body_over_the_limit() -> None:
     conn = Conn()
     conn.send(b"PUT /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
