@@ -52,7 +52,8 @@ own bookkeeping is added on top (``Policy.per_entry_bytes``).
 # value object cost 96 bytes more per entry than one packed object whose
 # head is 9 bytes; a read answers with a view of the value, so it copies
 # nothing. The handle saves such a policy a key -> slot dict entry and its
-# ``int`` (about 70 bytes an entry, and a hash lookup a read) for 4 bytes.
+# ``int`` (about 120 bytes of resident memory an entry under churn, and a hash
+# lookup a read) for 4 bytes.
 # Cost: a write copies the value once; a read unpacks 9 to 13 bytes, with
 # ``librt.strings.read_f64_le`` / ``read_i32_le`` and a byte index: compiled, all are native,
 # where ``struct`` built a tuple, a float and an int for every read (about 900 instructions).
