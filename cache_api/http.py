@@ -28,6 +28,7 @@ from http import HTTPStatus
 from typing import Final, cast
 
 import httptools
+from librt.strings import BytesWriter
 
 from cache_api.traffic import RequestCounts
 from cache_api.types import Body, Handler, Request, Response, json_response
@@ -436,19 +437,18 @@ class HttpProtocol(asyncio.Protocol):
         size = len(body)
         inline = b"" if head or size >= LARGE_BODY_BYTES else body
         length = LENGTH_LINES[size] if size < PREBUILT_LENGTHS else LENGTH_LINE % size
+        out = BytesWriter()
+        out.write(STATUS_HEADS[response.status])
+        out.write(response.content_type)
+        out.write(length)
+        out.write(response.extra_headers)
+        out.write(self._state.keep_alive_tail if keep_alive else self._state.close_tail)
         send = self._send
-        send(
-            b"".join(
-                (
-                    STATUS_HEADS[response.status],
-                    response.content_type,
-                    length,
-                    response.extra_headers,
-                    self._state.keep_alive_tail if keep_alive else self._state.close_tail,
-                    inline,
-                )
-            )
-        )
+        if isinstance(inline, bytes):
+            out.write(inline)
+            send(out.getvalue())
+        else:  # a view of a stored value of VIEW_FROM_BYTES or more: one copy, here
+            send(b"".join((out.getvalue(), inline)))
         if size >= LARGE_BODY_BYTES and not head:
             send(body)
         if not keep_alive and close:

@@ -30,7 +30,7 @@ from cache_api.http import (
     is_named,
 )
 from cache_api.policies import make_policy
-from cache_api.store import Store
+from cache_api.store import VIEW_FROM_BYTES, Store
 from cache_api.types import Request, Response
 from tests.conftest import FakeClock
 
@@ -1110,3 +1110,21 @@ def test_is_named_is_a_case_insensitive_compare(
     assert is_named(as_sent, as_sent, folded)
     name = other[: len(folded)].ljust(len(folded), b"x")
     assert is_named(name, as_sent, folded) == (name.lower() == folded)
+
+
+@pytest.mark.parametrize(
+    "size", [0, 100, VIEW_FROM_BYTES - 1, VIEW_FROM_BYTES, 3 * VIEW_FROM_BYTES]
+)
+def test_stored_values_of_every_size_class_are_answered_whole(size: int) -> None:
+    # Below VIEW_FROM_BYTES the store answers a copy, from it a view: both go out in the one
+    # write of the head, below LARGE_BODY_BYTES; HEAD gets the same head and no body.
+    clock = FakeClock()
+    store = Store(make_policy("REJECT"))
+    value = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    store.put(b"v", value, b"a/b", 0, clock())
+    conn = Conn(Api(store, Settings(time_to_live=60), clock).handle)
+    conn.send(get(b"/object/v") + b"HEAD /object/v HTTP/1.1\r\nHost: t\r\n\r\n")
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: a/b\r\ncontent-length: %d\r\n" % size
+    head += b"connection: keep-alive\r\n\r\n"
+    assert conn.output == head + value + head
+    assert len(conn.transport.writes) == 2
