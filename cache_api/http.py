@@ -528,7 +528,7 @@ class HttpProtocol(asyncio.Protocol):
         self._pending.clear()
 
     def _closing_transport(self) -> bool:
-        return self._transport is None or self._transport.is_closing()
+        return self._transport_closing()
 
     def shutdown(self) -> None:
         """Server shutdown: close now if idle, else after the answer in flight."""

@@ -133,6 +133,9 @@ def test_slot_lists_by_hand() -> None:
     lists.release(x)
     assert lists.is_empty(a_list) and lists.keys[x] == NO_KEY
     assert lists.allocate(b"z") == x  # a released slot is reused
+    assert lists.remove(y) == b"y"  # unlink, release and the key it held, at once
+    assert lists.is_empty(b_list) and lists.keys[y] == NO_KEY
+    assert lists.allocate(b"w") == y
 
 
 @given(ops=st.lists(st.tuples(st.sampled_from("amud"), st.integers(0, 9), st.integers(0, 2))))
@@ -157,8 +160,11 @@ def test_slot_lists_behave_as_python_lists(ops: list[tuple[str, int, int]]) -> N
             model[which].append(k)
         elif op == "u" and k in slot_of:
             slot = slot_of.pop(k)
-            lists.unlink(slot)
-            lists.release(slot)
+            if n % 2:
+                lists.unlink(slot)
+                lists.release(slot)
+            else:
+                assert lists.remove(slot) == k
             for queue in model:
                 if k in queue:
                     queue.remove(k)

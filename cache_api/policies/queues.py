@@ -281,6 +281,13 @@ class SlotLists:
         next_[before] = after
         prev[after] = before
 
+    def remove(self, slot: i64) -> Key:
+        """Take ``slot`` out of its list and free it; return the key it held."""
+        key = self.keys[slot]
+        self.unlink(slot)
+        self.release(slot)
+        return key
+
     def push_newest(self, head: i64, slot: i64) -> None:
         """Append ``slot`` (in no list) at the newest end of the list of sentinel ``head``,
         and tag it with ``head``."""

@@ -153,8 +153,7 @@ class S3Fifo(CapacityAware):
             self._in_main -= 1
         else:
             self._in_small -= 1
-        lists.unlink(handle)
-        lists.release(handle)
+        lists.remove(handle)
 
     def victim(self) -> Key:
         """Evict from main if it is over its share or small is empty, else from small."""
@@ -173,9 +172,7 @@ class S3Fifo(CapacityAware):
                     lists.move_to_newest(main, slot)
                     self._in_main += 1
                     continue
-                key = lists.keys[slot]
-                lists.unlink(slot)
-                lists.release(slot)
+                key = lists.remove(slot)
                 self._ghost[key] = None
                 self._ghost_order.append(key)
                 return key
@@ -186,8 +183,5 @@ class S3Fifo(CapacityAware):
                 counters[slot] = counter - 1
                 lists.move_to_newest(main, slot)
                 continue
-            key = lists.keys[slot]
-            lists.unlink(slot)
-            lists.release(slot)
             self._in_main -= 1
-            return key
+            return lists.remove(slot)

@@ -86,8 +86,7 @@ class Sieve(Policy):
         slot = handle
         if slot == self._hand:
             self._hand = lists.next[slot]
-        lists.unlink(slot)
-        lists.release(slot)
+        lists.remove(slot)
 
     def victim(self) -> Key:
         """Move the hand to the first unvisited entry, clearing bits on the way; evict it."""
@@ -102,7 +101,4 @@ class Sieve(Policy):
             if hand == queue:
                 hand = next_[queue]
         self._hand = next_[hand]
-        key = lists.keys[hand]
-        lists.unlink(hand)
-        lists.release(hand)
-        return key
+        return lists.remove(hand)

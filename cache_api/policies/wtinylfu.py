@@ -175,11 +175,8 @@ class WindowedSlru(CapacityAware):
     def _drop(self, slot: i64) -> Key:
         """Forget the key at ``slot``; return it."""
         lists = self._lists
-        key = lists.keys[slot]
         self._count(lists.tag[slot], -1)
-        lists.unlink(slot)
-        lists.release(slot)
-        return key
+        return lists.remove(slot)
 
     def _count(self, queue: i64, change: i64) -> None:
         """Add ``change`` to the length of ``queue``."""
