@@ -136,6 +136,9 @@ def test_slot_lists_by_hand() -> None:
     assert lists.remove(y) == b"y"  # unlink, release and the key it held, at once
     assert lists.is_empty(b_list) and lists.keys[y] == NO_KEY
     assert lists.allocate(b"w") == y
+    lists.release(x)  # z leaves (it was in no list)
+    v = lists.add(b_list, b"v", 7)  # allocate, push_newest and a value, in one call
+    assert v == x and lists.value[v] == 7 and _contents(lists, b_list) == [b"v"]
 
 
 @given(ops=st.lists(st.tuples(st.sampled_from("amud"), st.integers(0, 9), st.integers(0, 2))))
@@ -149,8 +152,12 @@ def test_slot_lists_behave_as_python_lists(ops: list[tuple[str, int, int]]) -> N
     for op, n, which in ops:
         k, head = str(n).encode(), heads[which]
         if op == "a" and k not in slot_of:
-            slot_of[k] = lists.allocate(k)
-            lists.push_newest(head, slot_of[k])
+            if n % 2:
+                slot_of[k] = lists.allocate(k)
+                lists.push_newest(head, slot_of[k])
+                lists.value[slot_of[k]] = n
+            else:
+                slot_of[k] = lists.add(head, k, n)  # the same three steps in one call
             model[which].append(k)
         elif op == "m" and k in slot_of:
             lists.move_to_newest(head, slot_of[k])
@@ -174,3 +181,4 @@ def test_slot_lists_behave_as_python_lists(ops: list[tuple[str, int, int]]) -> N
         for h, queue in zip(heads, model, strict=True):
             assert _contents(lists, h) == queue
             assert lists.is_empty(h) == (not queue)
+        assert all(lists.value[slot] == int(k) for k, slot in slot_of.items())

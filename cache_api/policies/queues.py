@@ -255,6 +255,31 @@ class SlotLists:
         self.next = append(self.next, slot)
         return slot
 
+    def add(self, head: i64, key: Key, value: i64) -> i64:
+        """A slot for ``key`` holding ``value``, appended at the newest end of the list of
+        sentinel ``head``: ``allocate``, ``push_newest`` and a ``value`` write in one call."""
+        prev, next_ = self.prev, self.next
+        last = prev[head]
+        free = self._free
+        if len(free):
+            free, slot = pop(free)
+            self._free = free
+            self.keys[slot] = key
+            self.tag[slot] = head
+            self.value[slot] = value
+            prev[slot] = last
+            next_[slot] = head
+        else:
+            slot = len(self.tag)
+            self.keys.append(key)
+            self.tag = append(self.tag, head)
+            self.value = append(self.value, value)
+            self.prev = prev = append(prev, last)
+            self.next = next_ = append(next_, head)
+        next_[last] = slot
+        prev[head] = slot
+        return slot
+
     def new_list(self, tag: i64) -> i64:
         """The sentinel slot of a new, empty list, with ``tag``."""
         head = self.allocate(NO_KEY)
@@ -282,10 +307,18 @@ class SlotLists:
         prev[after] = before
 
     def remove(self, slot: i64) -> Key:
-        """Take ``slot`` out of its list and free it; return the key it held."""
-        key = self.keys[slot]
-        self.unlink(slot)
-        self.release(slot)
+        """Take ``slot`` out of its list and free it; return the key it held.
+
+        ``unlink`` and ``release`` written out: compiled, each call re-read the arrays.
+        """
+        prev, next_ = self.prev, self.next
+        before, after = prev[slot], next_[slot]
+        next_[before] = after
+        prev[after] = before
+        keys = self.keys
+        key = keys[slot]
+        keys[slot] = NO_KEY
+        self._free = append(self._free, slot)
         return key
 
     def push_newest(self, head: i64, slot: i64) -> None:
@@ -300,6 +333,17 @@ class SlotLists:
         self.tag[slot] = head
 
     def move_to_newest(self, head: i64, slot: i64) -> None:
-        """Move ``slot`` from wherever it is to the newest end of the list of ``head``."""
-        self.unlink(slot)
-        self.push_newest(head, slot)
+        """Move ``slot`` from wherever it is to the newest end of the list of ``head``.
+
+        ``unlink`` and ``push_newest`` written out, as in ``remove``.
+        """
+        prev, next_ = self.prev, self.next
+        before, after = prev[slot], next_[slot]
+        next_[before] = after
+        prev[after] = before
+        last = prev[head]
+        next_[last] = slot
+        prev[slot] = last
+        next_[slot] = head
+        prev[head] = slot
+        self.tag[slot] = head

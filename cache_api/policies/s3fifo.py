@@ -118,17 +118,16 @@ class S3Fifo(CapacityAware):
         handle is the key's slot."""
         ghost = self._ghost
         lists = self._lists
-        slot = lists.allocate(key)
         if key in ghost:
             del ghost[key]
             self._ghost_order.forget(key)
-            lists.push_newest(self._main, slot)
+            slot = lists.add(self._main, key, 0)
             self._in_main += 1
         elif not self._has_evicted and self._small_max >= 0 and self._in_small >= self._small_max:
-            lists.push_newest(self._main, slot)
+            slot = lists.add(self._main, key, 0)
             self._in_main += 1
         else:
-            lists.push_newest(self._small, slot)
+            slot = lists.add(self._small, key, 0)
             self._in_small += 1
         # Trimmed here rather than in victim(), so that a key evicted to the
         # ghost during this very write is still recognised (libCacheSim looks

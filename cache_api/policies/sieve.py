@@ -71,10 +71,7 @@ class Sieve(Policy):
 
     def on_insert(self, key: Key, expires_at: float) -> i64:
         """Enter at the newest end, unvisited; the handle is the key's slot."""
-        lists = self._lists
-        slot = lists.allocate(key)
-        lists.push_newest(self._queue, slot)
-        return slot
+        return self._lists.add(self._queue, key, 0)
 
     def on_access(self, key: Key, handle: i64) -> None:
         """Set the visited bit; nothing moves."""

@@ -158,10 +158,7 @@ class WindowedSlru(CapacityAware):
     def _add(self, key: Key, key_hash: i64, queue: i64) -> i64:
         """Queue the new ``key`` (whose ``hash`` is ``key_hash``) as the newest of ``queue``;
         return its slot."""
-        lists = self._lists
-        slot = lists.allocate(key)
-        lists.push_newest(queue, slot)
-        lists.value[slot] = key_hash
+        slot = self._lists.add(queue, key, key_hash)
         self._count(queue, 1)
         return slot
 
