@@ -110,6 +110,12 @@ class Store(Cache):
 
     def __init__(self, policy: Policy, *, max_items: int = 0, max_bytes: int = 0) -> None:
         self._data = policy.table
+        self._pop = policy.table.pop
+        self._pops = type(policy.table) is dict
+        """Whether a victim leaves by the bound ``pop`` (one lookup, where a get and a ``del``
+        take two) rather than by a get and a ``del``: an ``OrderedDict``'s ``pop`` costs more
+        than those two (measured: 40 instructions more an eviction under LRU, 78 fewer under
+        W_TINYLFU)."""
         self._policy = policy
         self._wheel = ExpiryWheel()
         self._max_items: i64 = max_items
@@ -123,6 +129,11 @@ class Store(Cache):
         self._bytes: i64 = 0
         self._content_types: list[bytes] = []
         self._content_type_ids: dict[bytes, int] = {}
+        self._last_type = b""
+        self._last_type_id = -1
+        """The last write's Content-Type and its id (-1: none yet); most clients send one."""
+        self._writer = BytesWriter()
+        """Where ``_pack`` builds every small entry: one writer for all, not one per write."""
         self.hits = 0
         self.misses = 0
         self.sets = 0
@@ -188,8 +199,11 @@ class Store(Cache):
             self._unlink(key, old, old_size)
         while self._limited and not self._fits(1, size):
             victim = self._policy.victim()
-            blob = self._data[victim]
-            del self._data[victim]
+            if self._pops:
+                blob = self._pop(victim)
+            else:
+                blob = self._data[victim]
+                del self._data[victim]
             self._bytes -= self._size_of(victim, blob)
             self.evictions += 1
         expires_at = now + ttl if ttl else FOREVER
@@ -252,13 +266,13 @@ class Store(Cache):
 
     def _pack(self, value: bytes, content_type: bytes, expires_at: float, handle: i64) -> bytes:
         """One entry as one ``bytes`` object (see "Entry layout" above)."""
-        type_id = self._content_type_ids.get(content_type)
-        if type_id is None and len(self._content_types) < MAX_SHARED_CONTENT_TYPES:
-            type_id = self._content_type_ids[content_type] = len(self._content_types)
-            self._content_types.append(content_type)
-        if type_id is not None:
+        type_id = self._last_type_id
+        if type_id < 0 or content_type != self._last_type:
+            type_id = self._type_id(content_type)
+        if type_id != INLINE_TYPE:
             if len(value) < COPY_ONCE_FROM_BYTES:
-                entry = BytesWriter()
+                entry = self._writer
+                entry.truncate(0)
                 write_f64_le(entry, expires_at)
                 entry.append(type_id)
                 if self._handles:
@@ -274,6 +288,18 @@ class Store(Cache):
                 value,
             )
         )
+
+    def _type_id(self, content_type: bytes) -> int:
+        """The id of ``content_type`` in the shared table (added if there is room), else
+        ``INLINE_TYPE``; remembered as the last write's."""
+        type_id = self._content_type_ids.get(content_type)
+        if type_id is None:
+            if len(self._content_types) >= MAX_SHARED_CONTENT_TYPES:
+                return INLINE_TYPE
+            type_id = self._content_type_ids[content_type] = len(self._content_types)
+            self._content_types.append(content_type)
+        self._last_type, self._last_type_id = content_type, type_id
+        return type_id
 
     def _head(self, expires_at: float, type_id: int, handle: i64) -> bytes:
         """An entry's head: ``ENTRY_HEAD``, then the handle if the policy keeps handles."""
