@@ -207,7 +207,8 @@ class SlotLists:
     sentinel, whatever its policy keeps there. ``value[slot]`` is a number the
     policy keeps with a key (0 when allocated): a visited bit, a hash. A *list* is a sentinel slot
     (``new_list``); ``push_newest(head, slot)`` appends to the list whose
-    sentinel is ``head``, ``unlink(slot)`` takes a slot out of whatever list
+    sentinel is ``head`` (``add(head, key, value)`` allocates, appends and sets
+    the value in one call), ``unlink(slot)`` takes a slot out of whatever list
     holds it, ``oldest(head)`` is the list's first slot (``head`` itself when
     the list is empty).
 
