@@ -118,11 +118,14 @@ class LFU(CapacityAware):
 
     def _file(self, slot: i64, level: i64) -> None:
         """Append ``slot`` to ``level`` (its newest) and tag it with the level's list."""
-        lists = self._lists
+        self._lists.push_newest(self._head_of(level), slot)
+
+    def _head_of(self, level: i64) -> i64:
+        """The sentinel of ``level``'s list, made if the level has none."""
         head = self._level_heads.get(level, -1)
         if head < 0:
-            head = self._level_heads[level] = lists.new_list(level)
-        lists.push_newest(head, slot)
+            head = self._level_heads[level] = self._lists.new_list(level)
+        return head
 
     def _unfile(self, slot: i64) -> None:
         """Take ``slot`` out of its level, dropping the level if it empties."""
@@ -139,8 +142,7 @@ class LFU(CapacityAware):
         if not self._ticks:
             self._next_epoch()
         level = self._epoch + INITIAL_COUNTER
-        slot = self._lists.allocate(key)
-        self._file(slot, level)
+        slot = self._lists.add(self._head_of(level), key, 0)
         self._live += 1
         if level < self._lowest or self._live == 1:
             self._lowest = level

@@ -258,7 +258,11 @@ class SlotLists:
 
     def add(self, head: i64, key: Key, value: i64) -> i64:
         """A slot for ``key`` holding ``value``, appended at the newest end of the list of
-        sentinel ``head``: ``allocate``, ``push_newest`` and a ``value`` write in one call."""
+        sentinel ``head``: ``allocate``, ``push_newest`` and a ``value`` write in one call.
+
+        ``allocate``'s free-slot steps are written out here rather than shared through a
+        helper: the call cost 40 instructions an insert (W_TINYLFU, measured).
+        """
         prev, next_ = self.prev, self.next
         last = prev[head]
         free = self._free
