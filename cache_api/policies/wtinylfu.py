@@ -154,6 +154,8 @@ class WindowedSlru(CapacityAware):
         self._in_window: i64 = 0
         self._in_probation: i64 = 0
         self._in_protected: i64 = 0
+        self._in_other: i64 = 0
+        """Entries in any other queue of a variant (W_TINYLFU's dropped entries)."""
 
     def _add(self, key: Key, key_hash: i64, queue: i64) -> i64:
         """Queue the new ``key`` (whose ``hash`` is ``key_hash``) as the newest of ``queue``;
@@ -181,8 +183,10 @@ class WindowedSlru(CapacityAware):
             self._in_window += change
         elif queue == self._probation:
             self._in_probation += change
-        else:
+        elif queue == self._protected:
             self._in_protected += change
+        else:
+            self._in_other += change
 
     def on_delete(self, key: Key, handle: i64) -> None:
         """Forget ``key`` (its counts stay in the sketch)."""
@@ -354,8 +358,8 @@ class WTinyLfu(WindowedSlru):
         super().__init__(capacity)
         self._counts = counts
         self._dropped: i64 = self._lists.new_list(0)
-        """Probation entries libCacheSim's SLRU evicts on a read (see the module): next victims."""
-        self._in_dropped: i64 = 0
+        """Probation entries libCacheSim's SLRU evicts on a read (see the module): next victims,
+        counted in ``_in_other``."""
         self._capacity = 0
         self._window_max: i64 = 1
         self._main_max: i64 = 0
@@ -365,13 +369,6 @@ class WTinyLfu(WindowedSlru):
         self._hits_left = 1
         if capacity:
             self._resize(capacity)
-
-    def _count(self, queue: i64, change: i64) -> None:
-        """Add ``change`` to the length of ``queue`` (the dropped entries' too)."""
-        if queue == self._dropped:
-            self._in_dropped += change
-        else:
-            super()._count(queue, change)
 
     def _resize(self, capacity: int) -> None:
         """Split ``capacity`` entries as libCacheSim does (integer truncations included)."""
@@ -428,7 +425,7 @@ class WTinyLfu(WindowedSlru):
     def victim(self) -> Key:
         """libCacheSim's ``WTinyLFU_evict``: the window's LRU enters main or contests its victim."""
         lists = self._lists
-        if self._in_dropped:
+        if self._in_other:
             return self._drop(lists.oldest(self._dropped))
         live = self._in_window + self._in_probation + self._in_protected
         if live != self._capacity:
