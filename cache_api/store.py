@@ -114,8 +114,8 @@ class Store(Cache):
         self._pops = type(policy.table) is dict
         """Whether a victim leaves by the bound ``pop`` (one lookup, where a get and a ``del``
         take two) rather than by a get and a ``del``: an ``OrderedDict``'s ``pop`` costs more
-        than those two (measured: 40 instructions more an eviction under LRU, 78 fewer under
-        W_TINYLFU)."""
+        than those two (measured: 40 instructions more an eviction under the ordered dict's LRU
+        of 2026-12-05, 78 fewer under W_TINYLFU)."""
         self._policy = policy
         self._wheel = ExpiryWheel()
         self._max_items: i64 = max_items

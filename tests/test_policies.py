@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import OrderedDict
 
 import pytest
 from hypothesis import given, settings
@@ -28,6 +29,7 @@ from cache_api.policies.lfu import (
     MIN_DECAY_PERIOD,
     RANDOM_SEED,
 )
+from cache_api.policies.lru import LOG_SLACK
 from cache_api.policies.sketch import (
     CBF_COUNTERS_PER_ENTRY,
     CBF_ERROR,
@@ -275,6 +277,36 @@ def test_lru_and_fifo_by_hand() -> None:
     assert drive(Driven(make_policy("LRU")), 3, trace) == [b"b", b"c"]
     assert drive(Driven(make_policy("OLDEST_FIRST")), 3, trace) == [b"a", b"b"]
     assert drive(Driven(make_policy("NEWEST_FIRST")), 3, trace) == [b"c", b"d"]
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["use", "use", "use", "delete", "evict"]), st.integers(0, 7)),
+        min_size=3 * LOG_SLACK,
+        max_size=8 * LOG_SLACK,
+    )
+)
+def test_lru_log_evicts_exactly_as_a_linked_list(ops: list[tuple[str, int]]) -> None:
+    # LRU keeps a log of uses, skips stale records and rewrites the log when it holds
+    # 2 x live + LOG_SLACK records: whatever the mix of reads, writes, deletes and evictions
+    # (long enough to force rewrites), its victims are those of an ordered dict's LRU.
+    policy = Driven(make_policy("LRU"))
+    model: OrderedDict[bytes, None] = OrderedDict()
+    for op, i in ops:
+        k = key(i)
+        if op == "use" and k in model:
+            policy.on_access(k)
+            model.move_to_end(k)
+        elif op == "use":
+            policy.on_insert(k)
+            model[k] = None
+        elif op == "delete" and k in model:
+            policy.on_delete(k)
+            del model[k]
+        elif op == "evict" and model:
+            assert policy.victim() == model.popitem(last=False)[0]
+    while model:
+        assert policy.victim() == model.popitem(last=False)[0]
 
 
 def test_newest_first_after_its_last_write_left() -> None:

@@ -310,15 +310,16 @@ def test_entry_head_literals_match_its_struct() -> None:
     assert 2 ** (8 * store_module.HANDLE.size - 1) - 1 == MAX_HANDLE  # a signed 32-bit handle
 
 
-@pytest.mark.parametrize("policy", ["SIEVE", "W_TINYLFU_ADAPTIVE", "LRU"])
+@pytest.mark.parametrize("policy", ["SIEVE", "W_TINYLFU_ADAPTIVE", "OLDEST_FIRST"])
 def test_entries_round_trip_with_and_without_a_policy_handle(
     policy: str, clock: FakeClock
 ) -> None:
-    # SIEVE and W_TINYLFU_ADAPTIVE keep handles (4 more bytes in each entry's head), LRU none:
+    # SIEVE and W_TINYLFU_ADAPTIVE keep handles (4 more bytes in each entry's head), OLDEST_FIRST
+    # none:
     # every layout (shared and inline Content-Types, copied and viewed values) reads back whole.
     types = [b"type/%d" % i for i in range(store_module.MAX_SHARED_CONTENT_TYPES + 20)]
     store = make(policy, items=len(types))
-    assert store.policy.keeps_handles == (policy != "LRU")
+    assert store.policy.keeps_handles == (policy != "OLDEST_FIRST")
     overhead = ENTRY_OVERHEAD_BYTES + store.policy.per_entry_bytes
     sizes = (0, 1, 100, store_module.VIEW_FROM_BYTES, 3 * store_module.COPY_ONCE_FROM_BYTES)
     written = {}
