@@ -278,6 +278,7 @@ def test_lru_and_fifo_by_hand() -> None:
     assert drive(Driven(make_policy("OLDEST_FIRST")), 3, trace) == [b"a", b"b"]
     assert drive(Driven(make_policy("NEWEST_FIRST")), 3, trace) == [b"c", b"d"]
 
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(

@@ -314,9 +314,9 @@ def test_entry_head_literals_match_its_struct() -> None:
 def test_entries_round_trip_with_and_without_a_policy_handle(
     policy: str, clock: FakeClock
 ) -> None:
-    # SIEVE and W_TINYLFU_ADAPTIVE keep handles (4 more bytes in each entry's head), OLDEST_FIRST
-    # none:
-    # every layout (shared and inline Content-Types, copied and viewed values) reads back whole.
+    # SIEVE and W_TINYLFU_ADAPTIVE keep handles (4 more bytes in each entry's head),
+    # OLDEST_FIRST none: every layout (shared and inline Content-Types, copied and viewed
+    # values) reads back whole.
     types = [b"type/%d" % i for i in range(store_module.MAX_SHARED_CONTENT_TYPES + 20)]
     store = make(policy, items=len(types))
     assert store.policy.keeps_handles == (policy != "OLDEST_FIRST")

@@ -77,26 +77,19 @@ class LRU(Policy):
         self._log: vec[i64] = vec[i64]()
         self._read: i64 = 0
         """The log's old end: records before it were consumed."""
-        self._live: i64 = 0
 
     def on_insert(self, key: Key, expires_at: float) -> i64:
         """A new entry is the most recently used; its handle is a slot."""
         free = self._free
-        log = self._log
-        position = len(log)
         if len(free):
             free, slot = pop(free)
             self._free = free
             self._keys[slot] = key
-            self._latest[slot] = position
         else:
             slot = len(self._keys)
             self._keys.append(key)
-            self._latest = append(self._latest, position)
-        self._log = append(log, slot)
-        self._live += 1
-        if position >= 2 * self._live + LOG_SLACK:
-            self._rewrite()
+            self._latest = append(self._latest, LEFT)
+        self.on_access(key, slot)
         return slot
 
     def on_access(self, key: Key, handle: i64) -> None:
@@ -105,7 +98,7 @@ class LRU(Policy):
         position = len(log)
         self._latest[handle] = position
         self._log = append(log, handle)
-        if position >= 2 * self._live + LOG_SLACK:
+        if position >= 2 * (len(self._keys) - len(self._free)) + LOG_SLACK:
             self._rewrite()
 
     def on_delete(self, key: Key, handle: i64) -> None:
@@ -128,7 +121,6 @@ class LRU(Policy):
         keys[slot] = NO_KEY
         self._latest[slot] = LEFT
         self._free = append(self._free, slot)
-        self._live -= 1
         return key
 
     def _rewrite(self) -> None:
