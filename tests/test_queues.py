@@ -1,60 +1,97 @@
-"""The queue helpers the policies share: GhostKeys, KeyFifo and SlotLists, against models."""
+"""The queue helpers the policies share: GhostHashes, KeyFifo and SlotLists, against models."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cache_api.policies.queues import FORGOTTEN_SLACK, NO_KEY, GhostKeys, KeyFifo, SlotLists
+from cache_api.policies.queues import (
+    FORGOTTEN_SLACK,
+    GHOST_CELLS_PER_KEY,
+    NO_KEY,
+    SEQUENCE_BITS,
+    GhostHashes,
+    KeyFifo,
+    SlotLists,
+)
 
 
-def test_ghost_keeps_the_last_generation_and_drops_older_ones_together() -> None:
-    ghost = GhostKeys(4)  # generations of 2 keys
-    for k in (b"a", b"b", b"c"):
-        ghost.add(k)
-    assert len(ghost) == 3  # a, b (older); c (recent)
-    ghost.add(b"d")  # recent is full: it becomes the older generation, a and b go
-    assert not ghost.take(b"a")
-    assert not ghost.take(b"b")
-    assert ghost.take(b"c")
-    assert not ghost.take(b"c")  # taken: forgotten
-    assert ghost.take(b"d")
-    assert len(ghost) == 0
+def _cell_index(ghost: GhostHashes, h: int) -> int:
+    return (h >> SEQUENCE_BITS) & ghost.mask
 
 
-def test_ghost_take_forgets_a_key_added_twice() -> None:
-    ghost = GhostKeys(4)
-    for k in (b"a", b"b", b"a"):  # the second a lands in the recent generation, the first stays
-        ghost.add(k)
-    assert ghost.take(b"a")
-    assert not ghost.take(b"a")
+def test_ghost_remembers_the_last_size_adds_and_forgets_a_taken_key() -> None:
+    ghost = GhostHashes(2)  # the last 2 adds, in a table of 8 cells
+    a, b, c = (n << SEQUENCE_BITS for n in (1, 2, 3))  # three different cells
+    for h in (a, b, c):
+        ghost.add(h)
+    assert not ghost.take(a)  # 2 adds ago: too old
+    assert ghost.take(b)
+    assert not ghost.take(b)  # taken: forgotten
+    assert ghost.take(c)
+    assert not ghost.take(4 << SEQUENCE_BITS)  # never added
 
 
-OPS = st.lists(st.tuples(st.booleans(), st.integers(0, 30)), max_size=300)
+def test_ghost_a_later_add_in_the_same_cell_forgets_the_earlier_key() -> None:
+    ghost = GhostHashes(4)  # 16 cells
+    a = 5 << SEQUENCE_BITS
+    b = a + (16 << SEQUENCE_BITS)  # the same cell, another fingerprint
+    ghost.add(a)
+    ghost.add(b)
+    assert _cell_index(ghost, a) == _cell_index(ghost, b)
+    assert not ghost.take(a)
+    assert ghost.take(b)
 
 
-@given(size=st.integers(0, 12), ops=OPS)
-def test_ghost_remembers_its_last_half_size_of_adds(size: int, ops: list[tuple[bool, int]]) -> None:
-    """A key added within the last ``size // 2`` adds, and not taken since, is remembered; a
-    key taken since its last add (or never added) is not; at most ``size`` keys (one) are held."""
-    ghost = GhostKeys(size)
-    generation = max(size // 2, 1)
+def test_ghost_growing_keeps_the_keys_its_cells_hold() -> None:
+    ghost = GhostHashes(2)
+    hashes = [n << SEQUENCE_BITS for n in range(1, 4)]
+    for h in hashes:
+        ghost.add(h)
+    ghost.resize(100)  # a larger table, re-placed: the last 100 adds count now, as if it had
+    assert len(ghost.cells) >= GHOST_CELLS_PER_KEY * 100  # always been this size
+    assert [ghost.take(h) for h in hashes] == [True, True, True]
+    ghost.resize(1)  # shrinking keeps the table and narrows the window
+    ghost.add(hashes[0])
+    ghost.add(hashes[1])
+    assert [ghost.take(h) for h in hashes[:2]] == [False, True]
+
+
+HASHES = st.integers(-(2**63), 2**63 - 1)
+
+
+@given(
+    size=st.integers(0, 12),
+    pool=st.lists(HASHES, min_size=1, max_size=40, unique=True),
+    ops=st.lists(st.tuples(st.booleans(), st.integers(0, 39)), max_size=300),
+)
+def test_ghost_behaves_as_a_direct_mapped_window(
+    size: int, pool: list[int], ops: list[tuple[bool, int]]
+) -> None:
+    """A hash is remembered exactly when it was added within the last ``size`` adds, not taken
+    since, and no later add landed in its cell (pools of random 64-bit hashes, whose high bits
+    collide in a small table)."""
+    ghost = GhostHashes(size)
+    window = max(size, 1)
     adds = 0
-    last_add: dict[bytes, int] = {}  # key -> number of the add, for keys not taken since
+    cells: dict[int, tuple[int, int]] = {}  # cell -> (hash, number of the add) of its last add
     for is_add, n in ops:
-        k = str(n).encode()
+        h = pool[n % len(pool)]
+        cell = _cell_index(ghost, h)
         if is_add:
-            ghost.add(k)
+            ghost.add(h)
             adds += 1
-            last_add[k] = adds
+            cells[cell] = (h, adds)
         else:
-            remembered = ghost.take(k)
-            added = last_add.pop(k, None)
-            if added is None:
-                assert not remembered
-            elif adds - added < generation:
-                assert remembered
-        assert len(ghost) <= 2 * generation
+            last = cells.get(cell)
+            expected = (
+                last is not None
+                and last[0] >> SEQUENCE_BITS == h >> SEQUENCE_BITS
+                and adds - last[1] < window
+            )
+            assert ghost.take(h) == expected
+            if expected:
+                del cells[cell]
 
 
 def test_key_fifo_skips_forgotten_copies_of_a_key_queued_again() -> None:

@@ -1,4 +1,4 @@
-"""Queues: the ordered-dict operations the policies share, a FIFO of keys, and a ghost.
+"""Queues: the ordered-dict operations the policies share, a FIFO of keys, and a ghost of hashes.
 
 The policies keep their queues as ``OrderedDict`` (a C hash table threaded by a
 doubly linked list: O(1) append, removal by key, move to the newest end, and
@@ -58,61 +58,96 @@ def move_to_newest(queue: OrderedDict[Key, V], key: Key) -> None:
     _move_to_end(queue, key)
 
 
-class GhostKeys:
-    """Keys recently dropped from a queue, remembered for the next ``size / 2`` to ``size`` drops.
+GHOST_CELLS_PER_KEY: Final = 4
+"""Cells of a ``GhostHashes`` table per key it remembers (rounded up to a power of two)."""
 
-    What: ``add(key)`` remembers a key, ``take(key)`` forgets it and says
-    whether it was remembered. A key stays remembered for between
-    ``generation`` (``size // 2``) and 2 x ``generation`` later adds; at most
-    ``size`` keys are held.
+SEQUENCE_BITS: Final = 32
+"""Low bits of a ghost cell: the number of the add that wrote it (modulo 2**32)."""
 
-    How: two generations of plain dicts. Adds go to the recent one; when it
-    holds ``generation`` keys, it becomes the older one and the keys of the
-    previous older one are dropped together (freed by CPython in one go).
+SEQUENCE_MASK: Final = (1 << SEQUENCE_BITS) - 1
 
-    Why, rather than an ``OrderedDict`` FIFO trimmed on every add: an add is
-    then one plain-dict insert (no linked node, no ``popitem`` and its tuple),
-    where the trim was a large share of what a W_TINYLFU_ADAPTIVE miss cost;
-    the exact FIFO bound is not needed by a ghost that only votes on the
-    window's size.
+FINGERPRINT_MASK: Final = -(1 << SEQUENCE_BITS)
+"""High bits of a ghost cell: the key's hash's high 32 bits."""
 
-    Cost: add O(1) amortized, take O(1) (two lookups at most).
+EMPTY_CELL: Final = 0
+
+
+@final
+class GhostHashes:
+    """The keys of the last ``size`` drops from a queue, remembered by hash.
+
+    What: ``add(h)`` remembers the key whose ``hash`` is ``h``; ``take(h)``
+    says whether that key was among the last ``size`` adds, and forgets it.
+    A key is sometimes forgotten early (see below); never remembered falsely
+    but by a 32-bit fingerprint collision (one in four billion).
+
+    How: a direct-mapped table of ``vec[i64]`` cells, at least
+    ``GHOST_CELLS_PER_KEY`` per remembered key, a power of two. A key's cell
+    is picked by its hash's high 32 bits (its fingerprint), and holds the
+    fingerprint and the number of the add that wrote it; ``take`` compares
+    the fingerprint and the age (adds since). A later add that lands in the
+    same cell overwrites it: of keys taken at the end of their ``size`` adds,
+    at least ``exp(-1 / GHOST_CELLS_PER_KEY)`` = 78 % are still found (89 % over
+    uniform ages). A new ``size`` applies to the adds already made, as if the
+    ghost had always had it; growing the table re-places the cells by their
+    fingerprints, and it never shrinks.
+
+    Why, rather than dicts of keys (``GhostKeys``, until 2026-12-06): a ghost
+    only votes on W_TINYLFU_ADAPTIVE's window size, so an occasional lost vote
+    costs little, while the dicts cost four failed lookups an insert and one
+    dict insert an eviction (callgrind: 551 and 338 instructions, a third of
+    the policy's cost per miss). Here an add or a take is one native array
+    access (about 35 instructions), no key object is kept alive, and the
+    memory is the same (a full cache of 200 k entries under churn: 472 B RSS
+    per live entry with either).
+
+    Cost: add and take O(1); growing O(table), amortized over the adds that
+    needed it. 8 bytes a cell: 32 to 64 bytes per remembered key.
     """
 
-    __slots__ = ("generation", "older", "recent")
-
     def __init__(self, size: int) -> None:
-        self.recent: dict[Key, None] = {}
-        self.older: dict[Key, None] = {}
-        self.generation = 1
+        self.cells: vec[i64] = vec[i64]()
+        self.mask: i64 = 0
+        self.size: i64 = 1
+        """Adds a key is remembered for."""
+        self.added: i64 = 0
+        """Adds so far (the latest add's number)."""
         self.resize(size)
 
     def resize(self, size: int) -> None:
-        """Hold at most ``size`` keys (2 if ``size`` < 2) from now on."""
-        self.generation = max(size // 2, 1)
+        """Remember the last ``size`` adds (1 if ``size`` < 1) from now on."""
+        self.size = max(size, 1)
+        width = 1 << (int(self.size) * GHOST_CELLS_PER_KEY - 1).bit_length()
+        if width <= len(self.cells):
+            return
+        old = self.cells
+        cells = vec[i64]([EMPTY_CELL] * width)
+        mask: i64 = width - 1
+        for cell in old:
+            if cell != EMPTY_CELL:
+                cells[(cell >> SEQUENCE_BITS) & mask] = cell
+        self.cells, self.mask = cells, mask
 
-    def add(self, key: Key) -> None:
-        """Remember ``key`` (the newest)."""
-        recent = self.recent
-        recent[key] = None
-        if len(recent) >= self.generation:
-            self.older = recent
-            self.recent = {}
+    def add(self, h: i64) -> None:
+        """Remember the key whose ``hash`` is ``h`` (the newest)."""
+        self.added += 1
+        self.cells[(h >> SEQUENCE_BITS) & self.mask] = (h & FINGERPRINT_MASK) | (
+            self.added & SEQUENCE_MASK
+        )
 
-    def take(self, key: Key) -> bool:
-        """Forget ``key``; whether it was remembered."""
-        found = False
-        recent, older = self.recent, self.older
-        if key in recent:
-            del recent[key]
-            found = True
-        if key in older:  # also there when it was added again before being taken
-            del older[key]
-            found = True
-        return found
+    def take(self, h: i64) -> bool:
+        """Forget the key whose ``hash`` is ``h``; whether it was remembered."""
+        cells = self.cells
+        i = (h >> SEQUENCE_BITS) & self.mask
+        cell = cells[i]
+        if cell == EMPTY_CELL or (cell ^ h) & FINGERPRINT_MASK or not self._young(cell):
+            return False
+        cells[i] = EMPTY_CELL
+        return True
 
-    def __len__(self) -> int:
-        return len(self.recent) + len(self.older)
+    def _young(self, cell: i64) -> bool:
+        """Whether ``cell`` was written by one of the last ``size`` adds."""
+        return (self.added - (cell & SEQUENCE_MASK)) & SEQUENCE_MASK < self.size
 
 
 FORGOTTEN_SLACK: Final = 64

@@ -51,9 +51,9 @@ counting every read and every insert, halved every 10 x capacity counts),
 protected ``PROTECTED_SHARE`` (80 %) of main, probation the rest; the window
 starts at ``WINDOW_SHARE`` (1 %) and moves the split as ARC moves its target
 (Megiddo & Modha, FAST 2003) rather than by Caffeine's hill climber: two ghosts
-of keys (``queues.GhostKeys``: each holds the last ``GHOST_SHARE`` / 2 to
-``GHOST_SHARE`` of the capacity) remember the candidates the admission turned
-away and the keys evicted from main. A miss on a key of
+(``queues.GhostHashes``: each remembers, by hash, its last ``GHOST_SHARE`` x
+capacity keys, a few of them lost early) remember the candidates the admission
+turned away and the keys evicted from main. A miss on a key of
 the first means the window was too small: it grows by ``WINDOW_STEP`` entry,
 up to the whole cache (plain LRU). A miss on a key of the second shrinks it,
 down to ``MIN_WINDOW``. Warm-up fills protected once probation is full.
@@ -83,9 +83,9 @@ its handle, kept by the store in the entry (2026-12-05: 12 % fewer
 instructions again, and 121 B less resident memory per entry under churn than
 a key -> slot dict). Per entry: a slot (four array cells and the key's hash),
 the handle's 4 bytes in the entry, and the counters (W_TINYLFU 14.4 bytes,
-the adaptive variant 32-64), and for the adaptive variant the ghosts' dict
-slots (at most ``2 * GHOST_SHARE`` per entry) and the evicted keys they keep
-alive; ``per_entry_bytes`` is the measured total.
+the adaptive variant 32-64), and for the adaptive variant the ghosts' cells
+(8 bytes each, 4 to 8 per ghost key: 6.4 to 12.8 bytes per entry);
+``per_entry_bytes`` is the measured total.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ from typing import ClassVar, Final
 from mypy_extensions import i64
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.queues import GhostKeys, SlotLists
+from cache_api.policies.queues import GhostHashes, SlotLists
 from cache_api.policies.sketch import CountingBloomFilter, FrequencySketch
 from cache_api.types import Key
 
@@ -111,7 +111,7 @@ MIN_WINDOW: Final = 1
 """Fewest entries in the window."""
 
 GHOST_SHARE: Final = 0.10
-"""Most keys each ghost of the adaptive variant holds, per entry of capacity (at least half)."""
+"""Keys each ghost of the adaptive variant remembers (its last adds), per entry of capacity."""
 
 WINDOW_STEP: Final = 1.0
 """Entries the adaptive window grows or shrinks by on one ghost hit."""
@@ -211,9 +211,9 @@ class WTinyLfuAdaptive(WindowedSlru):
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
         self._sketch = FrequencySketch(capacity)
-        self._turned_away = GhostKeys(0)
+        self._turned_away = GhostHashes(0)
         """Candidates the admission refused (a larger window would have kept them)."""
-        self._evicted_main = GhostKeys(0)
+        self._evicted_main = GhostHashes(0)
         """Keys evicted from main (a larger main would have kept them)."""
         self._capacity = 0
         self._window_size = 0.0
@@ -257,11 +257,11 @@ class WTinyLfuAdaptive(WindowedSlru):
 
     def on_insert(self, key: Key, expires_at: float) -> i64:
         """Enter the window; count the key. Adaptive: a ghost hit moves the split."""
-        if self._turned_away.take(key):
-            self._set_window(min(self._window_size + WINDOW_STEP, self._capacity))
-        elif self._evicted_main.take(key):
-            self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
         key_hash: i64 = hash(key)
+        if self._turned_away.take(key_hash):
+            self._set_window(min(self._window_size + WINDOW_STEP, self._capacity))
+        elif self._evicted_main.take(key_hash):
+            self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
         self._sketch.increment_hash(key_hash)
         return self._add(key, key_hash, self._window)
 
@@ -303,20 +303,20 @@ class WTinyLfuAdaptive(WindowedSlru):
                     self._victim_frequency = sketch.frequency_of_hash(lists.value[victim_slot])
                     self._victim_resets = sketch.resets
                 if sketch.frequency_of_hash(lists.value[candidate_slot]) > self._victim_frequency:
+                    self._evicted_main.add(lists.value[victim_slot])
                     self._drop(victim_slot)
                     self._move(candidate_slot, self._probation)
-                    self._evicted_main.add(victim)
                     return victim
+            self._turned_away.add(lists.value[candidate_slot])
             self._drop(candidate_slot)
-            self._turned_away.add(candidate)
             return candidate
         if not lists.is_empty(main):
-            key = self._drop(lists.oldest(main))
-            self._evicted_main.add(key)
-            return key
-        key = self._drop(lists.oldest(self._window))
-        self._turned_away.add(key)
-        return key
+            slot = lists.oldest(main)
+            self._evicted_main.add(lists.value[slot])
+            return self._drop(slot)
+        slot = lists.oldest(self._window)
+        self._turned_away.add(lists.value[slot])
+        return self._drop(slot)
 
     def _fill_main(self) -> i64:
         """Move window candidates into main without a contest while main has room.
