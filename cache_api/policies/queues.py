@@ -1,14 +1,13 @@
-"""Queues: the ordered-dict operations the policies share, a FIFO of keys, and a ghost of hashes.
+"""Queues the policies share: slot lists, a FIFO of keys, a ghost of hashes, and
+two ``OrderedDict`` peeks.
 
-The policies keep their queues as ``OrderedDict`` (a C hash table threaded by a
-doubly linked list: O(1) append, removal by key, move to the newest end, and
-removal from either end). Compiled, a method call on an ``OrderedDict`` looks
-the method up by name on every call, and a keyword argument adds CPython's
-keyword parsing; these two functions call ``OrderedDict``'s own methods,
-fetched once, with positional arguments (measured with ``popitem``: 331 ns
-positional against 464 ns with ``last=False``, pop and re-append together).
-Policies that touch one queue on every hit bind its ``move_to_end`` instead.
-``KeyFifo`` calls ``deque``'s methods the same way.
+``SlotLists`` (doubly linked lists of native integer slots) carry LFU's levels,
+SIEVE's queue, S3_FIFO's and the W-TinyLFUs' queues; ``KeyFifo`` carries
+S3_FIFO's ghost, ``GhostHashes`` W_TINYLFU_ADAPTIVE's. The FIFO policies keep
+their order in the store's own ``OrderedDict`` and read its ends with
+``oldest`` and ``newest``. Compiled, a method call on an ``OrderedDict`` or a
+``deque`` looks the method up by name on every call; these helpers call the
+type's own methods, fetched once, with positional arguments.
 """
 
 from __future__ import annotations
@@ -23,16 +22,9 @@ from cache_api.types import Key
 
 V = TypeVar("V")
 
-_popitem: Final = OrderedDict.popitem
-_move_to_end: Final = OrderedDict.move_to_end
 _reversed: Final = OrderedDict.__reversed__
 _popleft: Final = deque.popleft
 _append: Final = deque.append
-
-
-def pop_oldest(queue: OrderedDict[Key, V]) -> tuple[Key, V]:
-    """Remove and return the oldest ``(key, value)`` of ``queue`` (KeyError if it is empty)."""
-    return _popitem(queue, False)
 
 
 def oldest(queue: OrderedDict[Key, V]) -> Key:
@@ -51,11 +43,6 @@ def newest(queue: OrderedDict[Key, V]) -> Key:
     for key in _reversed(queue):
         return key
     raise KeyError("the queue is empty")
-
-
-def move_to_newest(queue: OrderedDict[Key, V], key: Key) -> None:
-    """Make ``key`` the newest of ``queue`` (KeyError if it is not there)."""
-    _move_to_end(queue, key)
 
 
 GHOST_CELLS_PER_KEY: Final = 4

@@ -22,9 +22,11 @@ How: a dict of live keys to their ``expires_at``, a list of keys per expiry
 second (``deque``), and a min-heap of the seconds that have a list. A delete
 or overwrite only drops the dict entry; the stale reference is skipped when
 its second comes up. When references outnumber live keys by
-``COMPACT_STALE_FACTOR``, the lists are rebuilt. Keys without TTL sit in an
-``OrderedDict`` in LRU order. (The store's ``expiry.ExpiryWheel`` is the same
-idea, but policies may not import it: it sits in the same layer.)
+``COMPACT_STALE_FACTOR``, the lists are rebuilt. Keys without TTL are kept by
+an ``lru.LRU`` (its log of uses, until 2026-12-06 an ``OrderedDict``): its slot
+plus one is the entry's handle, and handle 0 marks an entry with a TTL. (The
+store's ``expiry.ExpiryWheel`` is the same idea as the buckets, but policies
+may not import it: it sits in the same layer.)
 
 Parameters: ``EXPIRY_BUCKET_SECONDS``, ``COMPACT_STALE_FACTOR``, ``COMPACT_MIN_REFS``.
 
@@ -32,7 +34,8 @@ Cost: on_insert O(1), plus O(log b) when it opens one of b seconds, plus an
 O(n) rebuild after at least n stale references (amortized O(1)); on_access
 and on_delete O(1); victim() O(1) amortized (each stale reference is skipped
 once) plus O(log b) per second emptied. Per entry with a TTL: a dict slot and
-a list reference; without: an ordered-dict node. ``per_entry_bytes`` is the
+a list reference; without: ``LRU``'s slot and log records; either: the handle
+in the entry. ``per_entry_bytes`` is the
 measured figure with every entry volatile.
 """
 
@@ -40,12 +43,12 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import OrderedDict, deque
+from collections import deque
 from typing import ClassVar, Final
 
 from mypy_extensions import i64
 
-from cache_api.policies.queues import move_to_newest, pop_oldest
+from cache_api.policies.lru import LRU
 from cache_api.types import FOREVER, Key, Policy
 
 EXPIRY_BUCKET_SECONDS: Final = 1.0
@@ -57,13 +60,14 @@ COMPACT_STALE_FACTOR: Final = 2
 COMPACT_MIN_REFS: Final = 1024
 """Never rebuild buckets holding fewer references than this."""
 
-VOLATILE_TTL_BYTES_PER_ENTRY: Final = 267
+VOLATILE_TTL_BYTES_PER_ENTRY: Final = 283
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-05: 507 B per live entry; 466 on 2026-11-29, when it was
-first charged this way, against 360 accounted with the tracemalloc figure charged before). Its
-bookkeeping alone (tracemalloc, ``bench/hit_ratio.py``, TTLs over 1000 seconds) is about 145 B;
-the rest is allocator rounding and hash-table room under churn."""
+of 100 B with a TTL, six turnovers, 2026-12-06: 523 B per live entry, since the entry carries
+a 4-byte handle, which here took the entry into the next 16-byte allocator class; 507 B on
+2026-12-05 without it; 466 on 2026-11-29, when it was first charged this way). Its bookkeeping
+alone (tracemalloc, ``bench/hit_ratio.py``, TTLs over 1000 seconds) is about 145 B; the rest is
+allocator rounding and hash-table room under churn."""
 
 
 def _second(expires_at: float) -> int:
@@ -75,6 +79,7 @@ class VolatileTtl(Policy):
 
     name: ClassVar[str] = "VOLATILE_TTL"
     evicts: ClassVar[bool] = True
+    keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = VOLATILE_TTL_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
@@ -83,13 +88,13 @@ class VolatileTtl(Policy):
         self._buckets: dict[int, deque[Key]] = {}
         self._seconds: list[int] = []
         self._refs = 0
-        self._forever: OrderedDict[Key, None] = OrderedDict()
+        self._forever = LRU()
+        """Keys without TTL; their handles are its slots plus one."""
 
     def on_insert(self, key: Key, expires_at: float) -> i64:
         """File ``key`` under its expiry second, or append it to the no-TTL LRU list."""
         if expires_at == FOREVER:
-            self._forever[key] = None
-            return 0
+            return self._forever.on_insert(key, expires_at) + 1
         self._expires[key] = expires_at
         self._file(key, expires_at)
         if self._refs > COMPACT_MIN_REFS and self._refs > COMPACT_STALE_FACTOR * len(self._expires):
@@ -111,14 +116,15 @@ class VolatileTtl(Policy):
 
     def on_access(self, key: Key, handle: i64) -> None:
         """A read refreshes only the LRU position of an entry without TTL."""
-        forever = self._forever
-        if key in forever:
-            move_to_newest(forever, key)
+        if handle:
+            self._forever.on_access(key, handle - 1)
 
     def on_delete(self, key: Key, handle: i64) -> None:
         """Forget ``key``; a bucket reference to it becomes stale and is skipped later."""
-        if self._expires.pop(key, None) is None:
-            del self._forever[key]
+        if handle:
+            self._forever.on_delete(key, handle - 1)
+        else:
+            del self._expires[key]
 
     def victim(self) -> Key:
         """The first live key of the earliest second; without any, the least recently used."""
@@ -138,4 +144,4 @@ class VolatileTtl(Policy):
                     return key
             del buckets[second]
             heapq.heappop(seconds)
-        return pop_oldest(self._forever)[0]
+        return self._forever.victim()
