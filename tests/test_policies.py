@@ -16,18 +16,19 @@ from collections import OrderedDict
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from librt.random import Random
 
 from cache_api.policies import REGISTRY, make_policy
 from cache_api.policies.capacity import CapacityAware, learned_capacity
 from cache_api.policies.lfu import (
     DECAY_PERIOD_PER_ENTRY,
+    DRAW_RANGE,
     INITIAL_COUNTER,
     LFU,
     LOG_FACTOR,
     MAX_COUNTER,
     MIN_DECAY_PERIOD,
     RANDOM_SEED,
+    next_draw,
 )
 from cache_api.policies.lru import LOG_SLACK
 from cache_api.policies.sketch import (
@@ -485,6 +486,19 @@ def test_lfu_a_key_read_then_stored_again_starts_over_at_the_initial_counter() -
     assert [policy.victim() for _ in range(2)] == [b"b", b"a"]
 
 
+@pytest.mark.parametrize("odds", [2, 11, 101, 2501])
+def test_lfu_draws_hit_one_in_odds(odds: int) -> None:
+    """The increment's coin: over 200 k draws from the seed, a draw falls below
+    ``DRAW_RANGE / odds`` one time in ``odds``, within four binomial standard deviations,
+    and draws stay in range."""
+    draw, hits, n = RANDOM_SEED, 0, 200_000
+    for _ in range(n):
+        draw = next_draw(draw)
+        assert 0 <= draw < DRAW_RANGE
+        hits += draw * odds < DRAW_RANGE
+    assert abs(hits - n / odds) <= 4 * math.sqrt(n / odds * (1 - 1 / odds))
+
+
 class NaiveLfu:
     """LFU's rule with no structure: every key's level and last use, the victim by a full scan."""
 
@@ -495,7 +509,7 @@ class NaiveLfu:
         self.epoch = 0
         self.period = max(DECAY_PERIOD_PER_ENTRY * capacity, MIN_DECAY_PERIOD)
         self.ticks = self.period
-        self.random = Random(RANDOM_SEED)
+        self.draw = RANDOM_SEED
 
     def _tick(self) -> None:
         self.ticks -= 1
@@ -518,7 +532,9 @@ class NaiveLfu:
             counter = max(counter + 1, 1)
         else:
             odds = (counter - INITIAL_COUNTER) * LOG_FACTOR + 1
-            if counter >= MAX_COUNTER or self.random.random() * odds >= 1.0:
+            if counter < MAX_COUNTER:
+                self.draw = next_draw(self.draw)
+            if counter >= MAX_COUNTER or self.draw >= DRAW_RANGE / odds:
                 self._file(k, self.level[k])  # the counter stays; the use is recorded
                 return
             counter += 1
@@ -580,6 +596,20 @@ def test_volatile_ttl_by_hand(clock: FakeClock) -> None:
         True,
         True,
     ]
+
+
+def test_volatile_ttl_an_overwrite_moves_a_key_between_ttl_and_none(clock: FakeClock) -> None:
+    store = Store(make_policy("VOLATILE_TTL"), max_items=2)
+    store.put(b"a", b"", b"", 0, clock())  # without TTL: a handle into the LRU
+    store.put(b"b", b"", b"", 10, clock())
+    store.put(b"a", b"1", b"", 100, clock())  # a gets a TTL, later than b's
+    store.put(b"b", b"2", b"", 0, clock())  # b loses its TTL
+    store.put(b"c", b"", b"", 0, clock())  # evicts a: the only entry with a TTL
+    assert store.get(b"a", clock()) is None
+    assert store.get(b"b", clock()) is not None
+    store.put(b"d", b"", b"", 0, clock())  # evicts c: b was read since
+    assert store.get(b"c", clock()) is None
+    assert [store.get(k, clock()) for k in (b"b", b"d")] == [(b"2", b""), (b"", b"")]
 
 
 def test_frequency_sketch_counts_saturate_and_halve() -> None:
