@@ -50,7 +50,9 @@ def rss():
 """
 """What both measuring children start with: the server's allocator setting and an RSS probe."""
 
-CHILD = PRELUDE + """
+CHILD = (
+    PRELUDE
+    + """
 def rounded(size):
     return (size + BLOCK - 1) // BLOCK * BLOCK
 
@@ -67,6 +69,7 @@ for key, value in zip(keys, values):
 after = rss()
 print((after - before + headers - payload) / entries)
 """
+)
 
 
 def measure(policy: str, entries: int) -> float:
@@ -80,7 +83,9 @@ def measure(policy: str, entries: int) -> float:
     return float(out.stdout)
 
 
-CHURN_CHILD = PRELUDE + """
+CHURN_CHILD = (
+    PRELUDE
+    + """
 policy, entries = make_policy(sys.argv[1]), int(sys.argv[2])
 value = b"v" * VALUE_BYTES
 unit = entry_size(b"k:%07d" % 0, value, CONTENT_TYPE, 0)
@@ -94,6 +99,7 @@ for i in range(entries * TURNOVERS):
 grown = (rss() - before) / len(store)
 print(grown, unit + overhead)
 """
+)
 
 
 def measure_churn(policy: str, entries: int) -> tuple[float, int]:

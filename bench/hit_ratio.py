@@ -559,9 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--traces", help="comma-separated trace names, e.g. web12,sprite")
     parser.add_argument("--policies", help="comma-separated policies (default: all registered)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
-    parser.add_argument(
-        "--json", type=Path, default=ROOT / "bench" / "hit_ratio" / "results.json"
-    )
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "hit_ratio" / "results.json")
     parser.add_argument(
         "--repeats", type=int, help=f"timed replays a cell, fastest kept (default {REPLAY_REPEATS})"
     )

@@ -10,6 +10,7 @@ sizes is the cache misses of the table and of the policy's read hook.
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import time
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cache_api.policies import make_policy  # noqa: E402
+from cache_api.policies import REGISTRY, make_policy  # noqa: E402
 from cache_api.store import Store  # noqa: E402
 
 SIZES = (1_000, 1_000_000)
@@ -28,6 +29,7 @@ VALUE = b"x" * 100
 CONTENT_TYPE = b"application/octet-stream"
 TTL_S = 3600
 ROUNDS = 2
+DEFAULT_POLICIES = ["REJECT", "LRU", "SIEVE"]
 
 
 def ns_per_get(policy: str, keys: int) -> float:
@@ -45,7 +47,16 @@ def ns_per_get(policy: str, keys: int) -> float:
 
 
 def main() -> None:
-    for policy in sys.argv[1:] or ["REJECT", "LRU", "SIEVE"]:
+    """Print the time of a get hit over 1 k and 1 M keys, per policy, ``ROUNDS`` times."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "policies", nargs="*", metavar="POLICY", help=f"default: {' '.join(DEFAULT_POLICIES)}"
+    )
+    policies = parser.parse_args().policies or DEFAULT_POLICIES
+    unknown = [policy for policy in policies if policy not in REGISTRY]
+    if unknown:
+        parser.error(f"unknown policies {unknown}; known: {', '.join(REGISTRY)}")
+    for policy in policies:
         for _ in range(ROUNDS):
             small, large = (ns_per_get(policy, n) for n in SIZES)
             print(f"{policy:20} {small:6.0f} ns over 1 k keys, {large:6.0f} ns over 1 M")

@@ -273,8 +273,7 @@ def load(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Loaded:
         raise ConfigError(f"config file {path} does not exist")
     elif app_env not in BUILTIN_ENVIRONMENTS:
         raise ConfigError(
-            f"{APP_ENV_VAR}={app_env!r} is unknown; "
-            f"choose one of {', '.join(BUILTIN_ENVIRONMENTS)}"
+            f"{APP_ENV_VAR}={app_env!r} is unknown; choose one of {', '.join(BUILTIN_ENVIRONMENTS)}"
         )
     layers.append(("environment", _env_values(environ)))
     layers.append(("command line", _flag_values(args)))

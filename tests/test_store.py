@@ -311,9 +311,7 @@ def test_entry_head_literals_match_its_struct() -> None:
 
 
 @pytest.mark.parametrize("policy", ["SIEVE", "W_TINYLFU_ADAPTIVE", "OLDEST_FIRST"])
-def test_entries_round_trip_with_and_without_a_policy_handle(
-    policy: str, clock: FakeClock
-) -> None:
+def test_entries_round_trip_with_and_without_a_policy_handle(policy: str, clock: FakeClock) -> None:
     # SIEVE and W_TINYLFU_ADAPTIVE keep handles (4 more bytes in each entry's head),
     # OLDEST_FIRST none: every layout (shared and inline Content-Types, copied and viewed
     # values) reads back whole.

@@ -98,6 +98,7 @@ def next_draw(draw: i64) -> i64:
     """The pseudo-random number after ``draw``, in [0, ``DRAW_RANGE``)."""
     return (draw * DRAW_MULTIPLIER + DRAW_INCREMENT) & (DRAW_RANGE - 1)
 
+
 LFU_BYTES_PER_ENTRY: Final = 185
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
