@@ -291,7 +291,6 @@ class WTinyLfuAdaptive(WindowedSlru):
         main = self._probation if self._in_probation else self._protected
         if in_window and in_window >= self._window_max:
             candidate_slot = lists.oldest(self._window)
-            candidate = lists.keys[candidate_slot]
             if not lists.is_empty(main):
                 victim_slot = lists.oldest(main)
                 victim = lists.keys[victim_slot]
@@ -303,19 +302,17 @@ class WTinyLfuAdaptive(WindowedSlru):
                     self._victim_frequency = sketch.frequency_of_hash(lists.value[victim_slot])
                     self._victim_resets = sketch.resets
                 if sketch.frequency_of_hash(lists.value[candidate_slot]) > self._victim_frequency:
-                    self._evicted_main.add(lists.value[victim_slot])
-                    self._drop(victim_slot)
+                    self._evict(victim_slot, self._evicted_main)
                     self._move(candidate_slot, self._probation)
                     return victim
-            self._turned_away.add(lists.value[candidate_slot])
-            self._drop(candidate_slot)
-            return candidate
+            return self._evict(candidate_slot, self._turned_away)
         if not lists.is_empty(main):
-            slot = lists.oldest(main)
-            self._evicted_main.add(lists.value[slot])
-            return self._drop(slot)
-        slot = lists.oldest(self._window)
-        self._turned_away.add(lists.value[slot])
+            return self._evict(lists.oldest(main), self._evicted_main)
+        return self._evict(lists.oldest(self._window), self._turned_away)
+
+    def _evict(self, slot: i64, ghost: GhostHashes) -> Key:
+        """Forget the key at ``slot``, remembering it in ``ghost``; return it."""
+        ghost.add(self._lists.value[slot])
         return self._drop(slot)
 
     def _fill_main(self) -> i64:
