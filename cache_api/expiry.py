@@ -132,7 +132,7 @@ class ExpiryWheel:
         it (in its bucket or an earlier one) stands for the new entry too, and
         the drain moves it on (see the module notes).
         """
-        if replaced is not None and replaced <= expires_at and math.isfinite(replaced):
+        if replaced is not None and replaced <= expires_at and not math.isinf(replaced):
             return
         self._file(key, bucket_of(expires_at))
         self.refs += 1

@@ -186,6 +186,29 @@ def test_overwrites_and_deletes_keep_the_bookkeeping(name: str, clock: FakeClock
     assert len(store) <= 5
 
 
+@pytest.mark.parametrize("name", POLICIES)
+@pytest.mark.parametrize("by_bytes", [False, True])
+def test_overwrite_in_a_full_cache_evicts_nothing(
+    name: str, by_bytes: bool, clock: FakeClock
+) -> None:
+    # The overwritten key keeps its place in the table while the new value is written: it
+    # must count once, not twice, or a full cache would evict (or refuse) for nothing.
+    overhead = ENTRY_OVERHEAD_BYTES + REGISTRY[name].per_entry_bytes
+    size = entry_size(key(0), b"x" * 8, b"t", overhead)
+    limits = {"max_bytes": 4 * size} if by_bytes else {"max_items": 4}
+    store = Store(make_policy(name, 0 if by_bytes else 4), **limits)
+    for i in range(4):
+        assert store.put(key(i), b"x" * 8, b"t", 0, clock()) is PutResult.STORED
+    for round_ in range(20):
+        value = b"%08d" % round_
+        assert store.put(key(round_ % 4), value, b"t", round_ % 2, clock()) is PutResult.STORED
+        assert store.evictions == 0
+        assert store.get(key(round_ % 4), clock()) == (value, b"t")
+        yield_check(store)
+    assert all(store.get(key(i), clock()) is not None for i in range(4))
+    assert store.stats().bytes == 4 * size
+
+
 @pytest.mark.parametrize("name", EVICTING)
 def test_victim_only_names_stored_keys_and_forgets_them(name: str) -> None:
     rng = random.Random(3)
