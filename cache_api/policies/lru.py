@@ -21,8 +21,10 @@ W_TINYLFU address.
 
 How: the store keeps each entry's slot in the entry as its handle (see
 ``types.Policy``), so no key -> slot table is needed; ``keys[slot]`` names the
-victim. The log is a ``vec[i64]`` of slots with a read position; positions are
-indexes into it, renumbered by a rewrite.
+victim. The log is a ``vec[i32]`` of slots with a read position; positions are
+indexes into it, renumbered by a rewrite. Slots and positions are 32-bit, as the
+handle in the entry is (``types.MAX_HANDLE``): a log never holds more than twice
+the entries plus LOG_SLACK records.
 
 Parameters: LOG_SLACK.
 
@@ -31,7 +33,7 @@ least n appends, a native loop over at most 2n + LOG_SLACK records (42-48 ms at
 1 M entries on the benchmark machine on 2026-12-06, a day it ran at half speed),
 so a pause every million uses or so, like the store's expiry wheel rebuild and a
 dict's resize. victim() O(1) amortized (each skipped record was one append).
-Per entry: a key pointer and a position (16 bytes), one to two log records (8
+Per entry: a key pointer and a position (12 bytes), one to two log records (4
 bytes each), the handle in the entry; ``per_entry_bytes`` is the measured
 steady-state figure.
 """
@@ -41,17 +43,18 @@ from __future__ import annotations
 from typing import ClassVar, Final
 
 from librt.vecs import append, pop, vec
-from mypy_extensions import i64
+from mypy_extensions import i32, i64
 
 from cache_api.policies.queues import NO_KEY
 from cache_api.types import Key, Policy
 
-LRU_BYTES_PER_ENTRY: Final = 170
+LRU_BYTES_PER_ENTRY: Final = 157
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k and 400 k
-entries of 100 B, six turnovers, 2026-12-06: 410 B per live entry, where the ordered dict's LRU
-held 438): a slot's key pointer and position, the log, the handle in the entry and allocator
-rounding. Filled once, 1 M entries cost 40 B an entry more than REJECT's (the ordered dict: 49)."""
+entries of 100 B, six turnovers, 2026-12-06: 398 B per live entry; 411 with 64-bit positions
+and records, 438 with the ordered dict's LRU): a slot's key pointer and position, the log, the
+handle in the entry and allocator rounding. Filled once, 1 M entries cost 32 B an entry more
+than REJECT's (64-bit: 40; the ordered dict: 49)."""
 
 LOG_SLACK: Final = 64
 """Stale records the log tolerates beyond twice its live entries before a rewrite (records)."""
@@ -71,10 +74,10 @@ class LRU(Policy):
     def __init__(self) -> None:
         super().__init__()
         self._keys: list[Key] = []
-        self._latest: vec[i64] = vec[i64]()
+        self._latest: vec[i32] = vec[i32]()
         """Per slot: the log position of its latest record (LEFT once its entry left)."""
-        self._free: vec[i64] = vec[i64]()
-        self._log: vec[i64] = vec[i64]()
+        self._free: vec[i32] = vec[i32]()
+        self._log: vec[i32] = vec[i32]()
         self._read: i64 = 0
         """The log's old end: records before it were consumed."""
 
@@ -82,8 +85,9 @@ class LRU(Policy):
         """A new entry is the most recently used; its handle is a slot."""
         free = self._free
         if len(free):
-            free, slot = pop(free)
+            free, freed = pop(free)
             self._free = free
+            slot = i64(freed)
             self._keys[slot] = key
         else:
             slot = len(self._keys)
@@ -96,8 +100,8 @@ class LRU(Policy):
         """A read makes the entry the most recently used."""
         log = self._log
         position = len(log)
-        self._latest[handle] = position
-        self._log = append(log, handle)
+        self._latest[handle] = i32(position)
+        self._log = append(log, i32(handle))
         if position >= 2 * (len(self._keys) - len(self._free)) + LOG_SLACK:
             self._rewrite()
 
@@ -109,10 +113,10 @@ class LRU(Policy):
         """The least recently used entry: the first current record from the old end."""
         log, latest = self._log, self._latest
         position = self._read
-        while latest[log[position]] != position:
+        while latest[i64(log[position])] != position:
             position += 1
         self._read = position + 1
-        return self._release(log[position])
+        return self._release(i64(log[position]))
 
     def _release(self, slot: i64) -> Key:
         """Free ``slot``; return the key it held."""
@@ -120,20 +124,20 @@ class LRU(Policy):
         key = keys[slot]
         keys[slot] = NO_KEY
         self._latest[slot] = LEFT
-        self._free = append(self._free, slot)
+        self._free = append(self._free, i32(slot))
         return key
 
     def _rewrite(self) -> None:
         """Keep only the current records, in order, and renumber their positions."""
         log, latest = self._log, self._latest
-        kept = vec[i64]()
+        kept = vec[i32]()
         position = self._read
         end = len(log)
         while position < end:
-            slot = log[position]
+            slot = i64(log[position])
             if latest[slot] == position:
-                latest[slot] = len(kept)
-                kept = append(kept, slot)
+                latest[slot] = i32(len(kept))
+                kept = append(kept, i32(slot))
             position += 1
         self._log = kept
         self._read = 0
