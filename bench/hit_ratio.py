@@ -265,8 +265,8 @@ def _theirs_task(oracle: str, capacity: int) -> dict[str, float | None]:
 def bytes_per_entry(policy: str, entries: int = MEMORY_ENTRIES) -> float:
     """Bookkeeping bytes per entry that ``policy`` holds over REJECT's, by ``tracemalloc``.
 
-    The policy is driven as the store drives it, with its ``table``, in a full
-    cache of ``entries``: ``MEMORY_TURNOVERS`` x ``entries`` distinct keys are
+    The policy is driven as the store drives it, beside a table of the entries, in
+    a full cache of ``entries``: ``MEMORY_TURNOVERS`` x ``entries`` distinct keys are
     written (each write past the first ``entries`` evicts one, so any ghost
     fills), and each write also reads a live key written ``entries // 2``
     writes earlier. The traced size is averaged over ``MEMORY_SAMPLES`` points
@@ -301,7 +301,7 @@ def _traced_per_entry(policy: str | None, entries: int) -> float:
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     instance = None if policy is None else make_policy(policy, entries)
-    table: dict[bytes, bytes] = {} if instance is None else instance.table
+    table: dict[bytes, bytes] = {}
     for i in range(total):
         if i >= entries:
             victim = MEMORY_KEY % (i - entries) if instance is None else instance.victim()

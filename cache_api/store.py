@@ -109,15 +109,9 @@ class Store(Cache):
     """Objects by key, with TTLs, capacity by count and bytes, and an eviction policy."""
 
     def __init__(self, policy: Policy, *, max_items: int = 0, max_bytes: int = 0) -> None:
-        self._data = policy.table
-        self._pop = policy.table.pop
-        self._plain_table = type(policy.table) is dict
-        """Whether the table is a plain ``dict``, not the order policies' ``OrderedDict``. A
-        victim then leaves by the bound ``pop`` (one lookup, where a get and a ``del`` take two;
-        an ``OrderedDict``'s ``pop`` costs more than those two: measured, 40 instructions more an
-        eviction under the ordered dict's LRU of 2026-12-05, 78 fewer under W_TINYLFU). And an
-        overwrite replaces the value in place (about 350 instructions less than a ``del`` and a
-        new key), where an ordered table must move the key to its newest end."""
+        self._data: dict[Key, bytes] = {}
+        self._pop = self._data.pop
+        """A victim leaves by the bound ``pop``: one lookup, where a get and a ``del`` take two."""
         self._policy = policy
         self._wheel = ExpiryWheel()
         self._max_items: i64 = max_items
@@ -197,20 +191,11 @@ class Store(Cache):
             if not self._evicts and not self._fits(new_items, size - old_size):
                 self.rejected_writes += 1
                 return PutResult.REJECTED_FULL
-        added: i64 = 1
         if old is not None:
-            if self._plain_table:
-                self._release(key, old, old_size)
-                added = 0
-            else:
-                self._unlink(key, old, old_size)
-        while self._limited and not self._fits(added, size):
+            self._release(key, old, old_size)
+        while self._limited and not self._fits(new_items, size):
             victim = self._policy.victim()
-            if self._plain_table:
-                blob = self._pop(victim)
-            else:
-                blob = self._data[victim]
-                del self._data[victim]
+            blob = self._pop(victim)
             self._bytes -= self._size_of(victim, blob)
             self.evictions += 1
         expires_at = now + ttl if ttl else FOREVER

@@ -128,19 +128,13 @@ class Policy:
     it forgets the key it returns, and the store then drops that entry without
     calling ``on_delete``.
 
-    ``table`` is the dict the store keeps its entries in, made by the policy. A
-    policy that needs nothing but an order of the keys makes it an
-    ``OrderedDict`` and keeps its order there: the store appends each new entry
-    at its end and removes the ones that leave, so such a policy costs one
-    linked-list node per entry instead of a second hash table.
-
-    A policy with ``keeps_handles`` gets the same saving another way: the
+    A policy with ``keeps_handles`` needs no key -> slot table of its own: the
     number its ``on_insert`` returns (a *handle*, such as the entry's slot in
     the policy's arrays, below ``MAX_HANDLE``) is kept by the store in the entry
-    itself and passed back to ``on_access`` and ``on_delete``, so the policy
-    needs no key -> slot table, as Redis keeps its LRU clock in each object's
-    header. A handle must stay the same while its entry is stored (the entry
-    is immutable). Other policies return 0 and are passed 0.
+    itself and passed back to ``on_access`` and ``on_delete``, as Redis keeps
+    its LRU clock in each object's header. A handle must stay the same while its
+    entry is stored (the entry is immutable). Other policies return 0 and are
+    passed 0.
 
     A base class rather than a protocol: compiled, the store then calls the hooks
     natively (no argument parsing, no boxed ``expires_at``), which is most of
@@ -153,10 +147,6 @@ class Policy:
     """Whether the store keeps each entry's handle from ``on_insert`` (see above)."""
     per_entry_bytes: ClassVar[int] = 0
     """Bytes of bookkeeping this policy holds per entry (measured), added to the accounting."""
-
-    def __init__(self, table: dict[Key, bytes] | None = None) -> None:
-        self.table: dict[Key, bytes] = {} if table is None else table
-        """The store's entries by key (see above)."""
 
     def on_insert(self, key: Key, expires_at: float) -> i64:
         """A new entry expiring at ``expires_at`` is stored at ``key``; return its handle.

@@ -30,7 +30,6 @@ from cache_api.policies.lfu import (
     RANDOM_SEED,
     next_draw,
 )
-from cache_api.policies.lru import LOG_SLACK
 from cache_api.policies.sketch import (
     CBF_COUNTERS_PER_ENTRY,
     CBF_ERROR,
@@ -39,6 +38,7 @@ from cache_api.policies.sketch import (
     CountingBloomFilter,
     FrequencySketch,
 )
+from cache_api.policies.uselog import LOG_SLACK
 from cache_api.policies.wtinylfu import WTinyLfu
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
 from cache_api.types import FOREVER, MAX_HANDLE, Key, Policy, PutResult
@@ -50,15 +50,14 @@ CAPACITY_AWARE = [name for name in POLICIES if issubclass(REGISTRY[name], Capaci
 
 
 class Driven:
-    """A policy driven by hand as the store drives it: its ``table`` kept in step, and each
-    key's handle kept and passed back as the store keeps it in the entry."""
+    """A policy driven by hand as the store drives it: each key's handle kept and passed back
+    as the store keeps it in the entry."""
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.handles: dict[Key, int] = {}
 
     def on_insert(self, key: Key, expires_at: float = FOREVER) -> None:
-        self.policy.table[key] = b""
         handle = self.policy.on_insert(key, expires_at)
         assert 0 <= handle <= MAX_HANDLE
         assert handle == 0 or self.policy.keeps_handles
@@ -68,12 +67,10 @@ class Driven:
         self.policy.on_access(key, self.handles[key])
 
     def on_delete(self, key: Key) -> None:
-        del self.policy.table[key]
         self.policy.on_delete(key, self.handles.pop(key))
 
     def victim(self) -> Key:
         key = self.policy.victim()
-        del self.policy.table[key]
         del self.handles[key]
         return key
 
@@ -303,6 +300,7 @@ def test_lru_and_fifo_by_hand() -> None:
     assert drive(Driven(make_policy("NEWEST_FIRST")), 3, trace) == [b"c", b"d"]
 
 
+@pytest.mark.parametrize("name", ["LRU", "OLDEST_FIRST", "NEWEST_FIRST"])
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
@@ -311,17 +309,20 @@ def test_lru_and_fifo_by_hand() -> None:
         max_size=8 * LOG_SLACK,
     )
 )
-def test_lru_log_evicts_exactly_as_a_linked_list(ops: list[tuple[str, int]]) -> None:
-    # LRU keeps a log of uses, skips stale records and rewrites the log when it holds
-    # 2 x live + LOG_SLACK records: whatever the mix of reads, writes, deletes and evictions
-    # (long enough to force rewrites), its victims are those of an ordered dict's LRU.
-    policy = Driven(make_policy("LRU"))
+def test_use_log_evicts_exactly_as_a_linked_list(name: str, ops: list[tuple[str, int]]) -> None:
+    # LRU, OLDEST_FIRST and NEWEST_FIRST keep a log of uses, skip stale records and rewrite
+    # the log when it holds 2 x live + LOG_SLACK records: whatever the mix of reads, writes,
+    # deletes and evictions (long enough to force rewrites), their victims are those of an
+    # ordered dict kept in order of use (LRU: reads and writes) or of writes.
+    policy = Driven(make_policy(name))
     model: OrderedDict[bytes, None] = OrderedDict()
+    newest_first = name == "NEWEST_FIRST"
     for op, i in ops:
         k = key(i)
         if op == "use" and k in model:
             policy.on_access(k)
-            model.move_to_end(k)
+            if name == "LRU":
+                model.move_to_end(k)
         elif op == "use":
             policy.on_insert(k)
             model[k] = None
@@ -329,9 +330,9 @@ def test_lru_log_evicts_exactly_as_a_linked_list(ops: list[tuple[str, int]]) -> 
             policy.on_delete(k)
             del model[k]
         elif op == "evict" and model:
-            assert policy.victim() == model.popitem(last=False)[0]
+            assert policy.victim() == model.popitem(last=newest_first)[0]
     while model:
-        assert policy.victim() == model.popitem(last=False)[0]
+        assert policy.victim() == model.popitem(last=newest_first)[0]
 
 
 def test_newest_first_after_its_last_write_left() -> None:

@@ -310,14 +310,14 @@ def test_entry_head_literals_match_its_struct() -> None:
     assert 2 ** (8 * store_module.HANDLE.size - 1) - 1 == MAX_HANDLE  # a signed 32-bit handle
 
 
-@pytest.mark.parametrize("policy", ["SIEVE", "W_TINYLFU_ADAPTIVE", "OLDEST_FIRST"])
+@pytest.mark.parametrize("policy", ["SIEVE", "W_TINYLFU_ADAPTIVE", "REJECT"])
 def test_entries_round_trip_with_and_without_a_policy_handle(policy: str, clock: FakeClock) -> None:
     # SIEVE and W_TINYLFU_ADAPTIVE keep handles (4 more bytes in each entry's head),
-    # OLDEST_FIRST none: every layout (shared and inline Content-Types, copied and viewed
-    # values) reads back whole.
+    # REJECT none (every evicting policy keeps them now): every layout (shared and
+    # inline Content-Types, copied and viewed values) reads back whole.
     types = [b"type/%d" % i for i in range(store_module.MAX_SHARED_CONTENT_TYPES + 20)]
     store = make(policy, items=len(types))
-    assert store.policy.keeps_handles == (policy != "OLDEST_FIRST")
+    assert store.policy.keeps_handles == (policy != "REJECT")
     overhead = ENTRY_OVERHEAD_BYTES + store.policy.per_entry_bytes
     sizes = (0, 1, 100, store_module.VIEW_FROM_BYTES, 3 * store_module.COPY_ONCE_FROM_BYTES)
     written = {}
@@ -344,9 +344,12 @@ def test_entries_round_trip_with_and_without_a_policy_handle(policy: str, clock:
     assert store.expire_due(clock(), 10_000) == len(expiring)
     for k in expiring:
         del written[k]
-    for k in [b"new%d" % i for i in range(len(types))]:  # a full cache: each write evicts
-        assert store.put(k, b"v", b"type/1", 0, clock()) is PutResult.STORED
-        written[k] = (b"v", b"type/1")
+    for k in [b"new%d" % i for i in range(len(types))]:  # it fills; then each write evicts
+        result = store.put(k, b"v", b"type/1", 0, clock())
+        if result is PutResult.STORED:
+            written[k] = (b"v", b"type/1")
+        else:  # or, under REJECT, is refused
+            assert result is PutResult.REJECTED_FULL and not store.policy.evicts
     assert store.evictions == len(written) - len(types)  # victims were live keys, each once
     present = {k: found for k, found in written.items() if store.get(k, clock()) is not None}
     assert len(present) == len(store) == len(types)

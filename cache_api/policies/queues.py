@@ -1,48 +1,25 @@
-"""Queues the policies share: slot lists, a FIFO of keys, a ghost of hashes, and
-two ``OrderedDict`` peeks.
+"""Queues the policies share: slot lists, a FIFO of keys and a ghost of hashes.
 
 ``SlotLists`` (doubly linked lists of native integer slots) carry LFU's levels,
 SIEVE's queue, S3_FIFO's and the W-TinyLFUs' queues; ``KeyFifo`` carries
-S3_FIFO's ghost, ``GhostHashes`` W_TINYLFU_ADAPTIVE's. The FIFO policies keep
-their order in the store's own ``OrderedDict`` and read its ends with
-``oldest`` and ``newest``. Compiled, a method call on an ``OrderedDict`` or a
-``deque`` looks the method up by name on every call; these helpers call the
+S3_FIFO's ghost, ``GhostHashes`` W_TINYLFU_ADAPTIVE's. (LRU and the write-order
+policies keep a log of uses instead: ``uselog``.) Compiled, a method call on a
+``deque`` looks the method up by name on every call; ``KeyFifo`` calls the
 type's own methods, fetched once, with positional arguments.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from typing import Final, TypeVar, final
+from collections import deque
+from typing import Final, final
 
 from librt.vecs import append, pop, vec
 from mypy_extensions import i64
 
 from cache_api.types import Key
 
-V = TypeVar("V")
-
-_reversed: Final = OrderedDict.__reversed__
 _popleft: Final = deque.popleft
 _append: Final = deque.append
-
-
-def oldest(queue: OrderedDict[Key, V]) -> Key:
-    """The oldest key of ``queue``, left in place (KeyError if it is empty).
-
-    A loop rather than ``next(iter(queue))``: compiled, ``next`` is looked up on
-    the ``builtins`` module by name and called generically on every use.
-    """
-    for key in queue:
-        return key
-    raise KeyError("the queue is empty")
-
-
-def newest(queue: OrderedDict[Key, V]) -> Key:
-    """The newest key of ``queue``, left in place (KeyError if it is empty)."""
-    for key in _reversed(queue):
-        return key
-    raise KeyError("the queue is empty")
 
 
 GHOST_CELLS_PER_KEY: Final = 4
