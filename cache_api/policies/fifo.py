@@ -11,13 +11,12 @@ Why the log: until 2026-12-06 both kept the store's own table in an
 list node and a node index per entry (198 B of RSS an entry under churn,
 against the log's 157) and an ordered insert and delete per write.
 
-Cost: O(1) amortized per operation (see ``uselog``); ``per_entry_bytes`` as
-LRU's, whose structures these are.
+Cost: O(1) amortized per operation; per entry, the log's
+``uselog.USE_LOG_BYTES_PER_ENTRY``.
 """
 
 from typing import ClassVar
 
-from cache_api.policies.lru import LRU_BYTES_PER_ENTRY
 from cache_api.policies.uselog import UseLog
 from cache_api.types import Key
 
@@ -26,7 +25,6 @@ class OldestFirst(UseLog):
     """FIFO by write: the oldest write goes. O(1) amortized per operation."""
 
     name: ClassVar[str] = "OLDEST_FIRST"
-    per_entry_bytes: ClassVar[int] = LRU_BYTES_PER_ENTRY
 
 
 class NewestFirst(OldestFirst):

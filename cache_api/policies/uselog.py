@@ -33,7 +33,8 @@ on the benchmark machine on 2026-12-06, a day it ran at half speed), so a pause
 every million uses or so, like the store's expiry wheel rebuild and a dict's
 resize. A victim O(1) amortized (each skipped record was one append). Per
 entry: a key pointer and a position (12 bytes), one to two log records (4 bytes
-each) and the handle in the entry.
+each) and the handle in the entry; ``USE_LOG_BYTES_PER_ENTRY`` is the measured
+figure, charged by all three policies.
 """
 
 from __future__ import annotations
@@ -52,12 +53,22 @@ LOG_SLACK: Final = 64
 LEFT: Final = -1
 """A slot's latest position once its entry left (no record is current)."""
 
+USE_LOG_BYTES_PER_ENTRY: Final = 157
+"""Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
+and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k and 400 k
+entries of 100 B, six turnovers, 2026-12-06: 398 B per live entry under LRU and OLDEST_FIRST,
+394 under NEWEST_FIRST; 411 with 64-bit positions and records, 438 with the ordered dict's
+LRU): a slot's key pointer and position, the log, the handle in the entry and allocator
+rounding. Filled once, 1 M entries cost 32 B an entry more than REJECT's (64-bit: 40; the
+ordered dict: 49)."""
+
 
 class UseLog(Policy):
     """Entries in slots, ordered by a log of their uses; a write is a use, a read is not here."""
 
     evicts: ClassVar[bool] = True
     keeps_handles: ClassVar[bool] = True
+    per_entry_bytes: ClassVar[int] = USE_LOG_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
         super().__init__()
