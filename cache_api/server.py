@@ -33,6 +33,7 @@ from cache_api.api import Api
 from cache_api.config import ConfigError, Loaded, Settings, format_size, load
 from cache_api.expiry import ACTIVE_EXPIRE_TICK_SECONDS, ActiveExpireCycle
 from cache_api.http import HttpLimits, HttpProtocol, ServerState
+from cache_api.listener import Listener, bind
 from cache_api.metrics import Metrics
 from cache_api.ops import Ops
 from cache_api.policies import make_policy
@@ -174,18 +175,17 @@ async def serve(loaded: Loaded) -> int:
     api = Api(store, settings, time.monotonic, routes=operations_routes(telemetry))
     handler = request_handler(api, settings.access_log)
     limits = http_limits(settings)
-    server = await loop.create_server(
+    listener = Listener(
+        loop,
+        bind(settings.host, settings.port, LISTEN_BACKLOG),
         lambda: HttpProtocol(handler, state, limits, loop),
-        settings.host,
-        settings.port,
-        backlog=LISTEN_BACKLOG,
-        reuse_address=True,
     )
+    listener.start()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     housekeeping = loop.create_task(_housekeeping(expiry, state))
-    _log_banner(loaded, server)
+    _log_banner(loaded, listener)
     await stop.wait()
     state.draining = True
     if settings.shutdown_delay:
@@ -198,9 +198,8 @@ async def serve(loaded: Loaded) -> int:
             await asyncio.wait_for(stop.wait(), settings.shutdown_delay)
     lifecycle.info("shutting down: draining %d connection(s)", len(state.connections))
     housekeeping.cancel()
-    server.close()
+    listener.close()
     await _drain(state, settings.shutdown_timeout)
-    await server.wait_closed()
     _log_summary(telemetry)
     return 0
 
@@ -253,10 +252,10 @@ def _log_summary(telemetry: Telemetry) -> None:
     )
 
 
-def _log_banner(loaded: Loaded, server: asyncio.Server) -> None:
+def _log_banner(loaded: Loaded, listener: Listener) -> None:
     """The start-up banner: address, version, config source, limits, policy, logging."""
     settings = loaded.settings
-    host, port = server.sockets[0].getsockname()[:2]
+    host, port = listener.sockets[0].getsockname()[:2]
     lifecycle.info(
         "cache-api %s listening on http://%s:%d (APP_ENV=%s, config %s)",
         __version__,

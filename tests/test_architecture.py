@@ -22,6 +22,7 @@ LAYERS = {
     "ops": 4,
     "metrics": 4,
     "http": 4,
+    "listener": 4,
     "server": 5,
     "__main__": 6,
     "__init__": 0,
