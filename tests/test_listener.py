@@ -198,6 +198,31 @@ def test_bind_on_a_taken_port_raises_and_leaves_nothing_open() -> None:
         taken[0].close()
 
 
+def test_bind_skips_an_address_family_the_system_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_socket = socket.socket
+    both = [
+        (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("::1", 0, 0, 0)),
+        (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 0)),
+    ]
+
+    def without_ipv6(family: int, *args: Any) -> socket.socket:
+        if family == socket.AF_INET6:
+            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+        return real_socket(family, *args)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_, **__: both)
+    monkeypatch.setattr(socket, "socket", without_ipv6)
+    sockets = bind("localhost", 0, backlog=8)
+    try:
+        assert [sock.family for sock in sockets] == [socket.AF_INET]
+    finally:
+        sockets[0].close()
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_, **__: both[:1])
+    with pytest.raises(OSError) as raised:
+        bind("localhost", 0, backlog=8)
+    assert raised.value.errno == errno.EAFNOSUPPORT
+
+
 def test_server_on_a_taken_port_exits_1_and_says_why() -> None:
     taken = bind("127.0.0.1", 0, backlog=8)
     port = taken[0].getsockname()[1]
