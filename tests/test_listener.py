@@ -151,17 +151,25 @@ class WatchLog:
         return getattr(self._loop, name)
 
 
-def test_out_of_descriptors_pauses_accepting_then_resumes(
-    loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
-) -> None:
+def listening_out_of_descriptors(
+    loop: asyncio.AbstractEventLoop,
+) -> tuple[Listener, WatchLog, OutOfDescriptors]:
+    """A started listener (retrying after 5 s) on a socket that fails every accept with EMFILE."""
     sock = OutOfDescriptors(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(8)
     sock.setblocking(False)
     watched = WatchLog(loop)
     listener = Listener(cast(asyncio.AbstractEventLoop, watched), [sock], asyncio.Protocol, 5.0)
-    fd = sock.fileno()
     listener.start()
+    return listener, watched, sock
+
+
+def test_out_of_descriptors_pauses_accepting_then_resumes(
+    loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    listener, watched, sock = listening_out_of_descriptors(loop)
+    fd = sock.fileno()
     try:
         with caplog.at_level(logging.ERROR, logger="cache_api"):
             listener.accept_queued(sock)
@@ -174,13 +182,7 @@ def test_out_of_descriptors_pauses_accepting_then_resumes(
 
 
 def test_a_retry_due_after_close_does_not_watch_again(loop: asyncio.AbstractEventLoop) -> None:
-    sock = OutOfDescriptors(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.setblocking(False)
-    watched = WatchLog(loop)
-    listener = Listener(cast(asyncio.AbstractEventLoop, watched), [sock], asyncio.Protocol, 5.0)
-    listener.start()
+    listener, watched, sock = listening_out_of_descriptors(loop)
     listener.accept_queued(sock)
     listener.close()
     watched.scheduled.pop()()
