@@ -115,22 +115,33 @@ def operations_routes(telemetry: Telemetry) -> dict[bytes, dict[bytes, Endpoint]
 # Returning freed tables to the system
 # ------------------------------------
 # What: at start the server sets glibc's ``M_MMAP_THRESHOLD`` to a fixed
-# ``MMAP_THRESHOLD_BYTES``, so every allocation at least that large (hash
-# tables of the store and the policies, large values) gets pages of its own
-# and gives them back to the system when freed.
+# ``MMAP_THRESHOLD_BYTES``, so every allocation at least that large (the hash
+# tables and arrays of a large cache) gets pages of its own and gives them
+# back to the system when freed.
 # Why: by default glibc raises that threshold after each large free, up to
 # 32 MiB, so later tables come from the heap, and a table freed by a resize
 # stays resident behind newer allocations. Measured with ``bench/
 # entry_overhead.py --churn``: a full LRU cache of 200 k small entries held
 # 455 bytes an entry without this and 372 with it; ``MAX_MEMORY`` should be
 # the memory the objects use, not the allocator's history. Redis reaches the
-# same end by shipping jemalloc. Cost: one ``mmap``/``munmap`` pair per
-# large allocation, none on the request path for small values. A libc
-# without ``mallopt`` (musl) keeps its own behaviour.
+# same end by shipping jemalloc.
+# Why 2 MiB: below it, allocations come from the heap and are reused there.
+# At 128 KiB (until 2026-12-06) every value of 128 KiB or more, and every
+# read of that size, was a fresh mapping whose pages the kernel faulted in
+# and zeroed: PUTs of 1 MB values at c64 ran 452-518/s, at 2 MiB 725-751/s
+# (4 MiB: 692-742; glibc's own dynamic threshold: 662-713). What it costs:
+# arrays between 128 KiB and 2 MiB freed by a resize may stay in the heap;
+# a full LRU / SIEVE cache of 200 k entries under churn held 405 / 426 B an
+# entry instead of 398 / 418 (1 M entries filled once: 138.9 B against 138.5), and
+# ``bench/run.py --only memory`` gave the same RSS per object and the same
+# ``MAX_MEMORY`` ratios (0.93-1.02x of the limit).
+# Cost: one ``mmap``/``munmap`` pair per allocation of 2 MiB or more, none on
+# the request path for values below it. A libc without ``mallopt`` (musl)
+# keeps its own behaviour.
 M_MMAP_THRESHOLD = -3
 """glibc's ``mallopt`` parameter number for the mmap threshold."""
 
-MMAP_THRESHOLD_BYTES = 128 * 1024
+MMAP_THRESHOLD_BYTES = 2 * 1024 * 1024
 """Allocations of at least this many bytes are mapped apart and unmapped on free."""
 
 
