@@ -265,19 +265,18 @@ def _theirs_task(oracle: str, capacity: int) -> dict[str, float | None]:
 def bytes_per_entry(policy: str, entries: int = MEMORY_ENTRIES) -> float:
     """Bookkeeping bytes per entry that ``policy`` holds over REJECT's, by ``tracemalloc``.
 
-    The policy is driven as the store drives it, beside a table of the entries, in
-    a full cache of ``entries``: ``MEMORY_TURNOVERS`` x ``entries`` distinct keys are
-    written (each write past the first ``entries`` evicts one, so any ghost
-    fills), and each write also reads a live key written ``entries // 2``
-    writes earlier. The traced size is averaged over ``MEMORY_SAMPLES`` points
-    of the last turnover, which smooths the steps of hash-table resizing. The
-    same churn through a plain table (REJECT's, evicting the oldest) is the
-    baseline subtracted: the live keys and the store's own table cancel out,
-    while evicted keys that a ghost keeps alive are counted. VOLATILE_TTL's
-    entries get TTLs spread over ``MEMORY_TTL_SPREAD_SECONDS`` distinct
-    seconds, the others none. A policy that ``keeps_handles`` is charged the
-    handle's bytes in each entry (``store.HANDLE``) on top; the harness keeps
-    the handles in an array allocated before tracing starts.
+    The policy is driven as the store drives it, by slot, in a full cache of
+    ``entries``: ``MEMORY_TURNOVERS`` x ``entries`` distinct keys are written
+    (each write past the first ``entries`` evicts one and takes its slot, as the
+    store's table reuses it, so any ghost fills), and each write also reads a
+    live key written ``entries // 2`` writes earlier. The traced size is
+    averaged over ``MEMORY_SAMPLES`` points of the last turnover, which smooths
+    the steps of hash-table resizing. The same churn with no policy (evicting
+    the oldest) is the baseline subtracted. VOLATILE_TTL's entries get TTLs
+    spread over ``MEMORY_TTL_SPREAD_SECONDS`` distinct seconds, the others none.
+    A policy that ``keeps_handles`` is charged the handle's bytes in each entry
+    (``store.HANDLE``) on top; the harness keeps its slots and handles in arrays
+    allocated before tracing starts.
     """
     if not REGISTRY[policy].evicts:
         return 0.0
@@ -286,35 +285,38 @@ def bytes_per_entry(policy: str, entries: int = MEMORY_ENTRIES) -> float:
 
 
 def _traced_per_entry(policy: str | None, entries: int) -> float:
-    """Traced bytes per live entry of the churn above; ``None``: a plain table alone."""
+    """Traced bytes per live entry of the churn above; ``None``: no policy, the oldest goes."""
     volatile = policy == "VOLATILE_TTL"
+    keeps_handles = policy is not None and REGISTRY[policy].keeps_handles
     total = MEMORY_TURNOVERS * entries
     expiries = [
         MEMORY_NOW + 1 + i % MEMORY_TTL_SPREAD_SECONDS if volatile else FOREVER
         for i in range(total)
     ]
+    hashes = [hash(MEMORY_KEY % i) for i in range(total)]
     live = bytearray(total)
     handles = array("q", bytes(8 * total))
+    slot_of = array("q", bytes(8 * total))
+    key_at = array("q", bytes(8 * entries))
     sample_every = entries // MEMORY_SAMPLES
     samples = []
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     instance = None if policy is None else make_policy(policy, entries)
-    table: dict[bytes, bytes] = {}
     for i in range(total):
+        slot = i
         if i >= entries:
-            victim = MEMORY_KEY % (i - entries) if instance is None else instance.victim()
-            del table[victim]
-            live[int(victim[MEMORY_KEY_PREFIX:])] = 0
-        key = MEMORY_KEY % i
-        table[key] = b""
+            slot = slot_of[i - entries] if instance is None else instance.victim()
+            live[key_at[slot]] = 0
+        key_at[slot], slot_of[i] = i, slot
         if instance is not None:
-            handles[i] = instance.on_insert(key, expiries[i])
+            handle = instance.on_insert(slot, hashes[i], expiries[i])
+            handles[i] = handle if keeps_handles else slot
         live[i] = 1
         earlier = i - entries // 2
         if instance is not None and earlier >= 0 and live[earlier]:
-            instance.on_access(MEMORY_KEY % earlier, handles[earlier])
+            instance.on_access(handles[earlier])
         if i >= total - entries and (total - 1 - i) % sample_every == 0:
             samples.append(tracemalloc.get_traced_memory()[0] - base)
     tracemalloc.stop()

@@ -2,17 +2,18 @@
 
 Expiry index: a timing wheel of one-second buckets
 ---------------------------------------------------
-What: keys with a finite TTL are appended to the bucket of the second in which
-they expire, ``floor(expires_at / EXPIRY_BUCKET_SECONDS)``. A min-heap holds the
-bucket numbers. ``pop_expired(now)`` yields keys whose entries have expired, in
+What: entries with a finite TTL have their slot (``table``) appended to the
+bucket of the second in which they expire,
+``floor(expires_at / EXPIRY_BUCKET_SECONDS)``. A min-heap holds the bucket
+numbers. ``pop_expired(now)`` yields slots whose entries have expired, in
 expiry order, until none is left at ``now``.
 
 Why: a write can only lose a slot to eviction once no expired entry is left,
 so the store must find *an* expired entry in O(1) whenever one exists, and the
 active cycle must reclaim entries that are never read again. Redis samples
-random keys instead; Python has no cheap random sample of a dict, and the wheel
-is exact where sampling only estimates. A heap of (time, key) pairs is exact
-too, but costs about 70 bytes per entry; a bucket reference costs 8.
+random keys instead; the wheel is exact where sampling only estimates. A heap
+of (time, key) pairs is exact too, but costs about 70 bytes per entry; a
+bucket reference is a 4-byte slot in a native array.
 
 How: TTLs are whole seconds, so a write at ``now`` expires at least one second
 later and never lands in the bucket containing ``now``. The oldest bucket is
@@ -23,14 +24,15 @@ extends the expiry (a client refreshing a TTL) files nothing, and the drain
 moves the reference on to the entry's own second when it meets it there, as a
 hierarchical timing wheel cascades. An overwrite that shortens the expiry files
 a new reference; deletes and those overwrites leave stale references behind,
-which the drain skips (the entry is gone, or expires before the bucket). When
+which the drain skips (the slot is free, or its entry expires before the
+bucket; a reused slot's new entry is judged by its own expiry). When
 references exceed ``COMPACT_STALE_FACTOR`` times the live entries, the store
 rebuilds the wheel, so stale memory stays bounded.
 
 Cost: O(1) to add, and nothing for a write that keeps or extends a live
 entry's expiry; O(1) to move a reference on; O(log b) per bucket opened, for b
 buckets; O(k log k) once per bucket of k keys when it opens, i.e. O(log k)
-amortized per key; 8 bytes per volatile entry plus about 100 bytes per
+amortized per key; 4 bytes per volatile entry plus about 100 bytes per
 non-empty second.
 
 Active expiry cycle
@@ -56,7 +58,10 @@ import math
 from collections.abc import Callable
 from typing import Final, Protocol
 
-from cache_api.types import FOREVER, Clock, Key
+from librt.vecs import append, vec
+from mypy_extensions import i32, i64
+
+from cache_api.types import FOREVER, Clock
 
 EXPIRY_BUCKET_SECONDS: Final = 1.0
 """Width of one wheel bucket, in seconds; must not exceed the smallest TTL (1 s)."""
@@ -82,22 +87,22 @@ ACTIVE_EXPIRE_BUDGET_SECONDS: Final = 0.0025
 STALE_RATIO_SMOOTHING: Final = 0.05
 """Weight of the newest tick in the smoothed stale-ratio estimate (an EMA)."""
 
-ExpiryOf = Callable[[Key], float | None]
-"""The current ``expires_at`` of the entry at a key, or None if there is none."""
+ExpiryOf = Callable[[int], float | None]
+"""The current ``expires_at`` of the entry at a slot, or None if the slot is free."""
 
 
-def _sort_latest_first(keys: list[Key], expiry_of: ExpiryOf) -> None:
-    """Sort ``keys`` by their entries' expiry, latest first (keys with no entry last).
+def _sort_latest_first(slots: list[int], expiry_of: ExpiryOf) -> None:
+    """Sort ``slots`` by their entries' expiry, latest first (free slots last).
 
     A function of its own so that only the sort pays for its closure: compiled, a
     nested function's environment is built on every call of the function holding it.
     """
 
-    def latest_first(key: Key) -> float:
-        expires_at = expiry_of(key)
+    def latest_first(slot: int) -> float:
+        expires_at = expiry_of(slot)
         return -math.inf if expires_at is None else expires_at
 
-    keys.sort(key=latest_first, reverse=True)
+    slots.sort(key=latest_first, reverse=True)
 
 
 def bucket_of(expires_at: float) -> int:
@@ -106,12 +111,12 @@ def bucket_of(expires_at: float) -> int:
 
 
 class ExpiryWheel:
-    """Which keys expire when: a timing wheel of one-second buckets (see the module notes)."""
+    """Which slots expire when: a timing wheel of one-second buckets (see the module notes)."""
 
     def __init__(self) -> None:
-        self._buckets: dict[int, list[Key]] = {}
+        self._buckets: dict[int, vec[i32]] = {}
         self._heap: list[int] = []
-        self._open: list[Key] = []
+        self._open: list[int] = []
         self._open_start = self._open_end = 0.0
         self.refs = 0
         """References held, stale ones included."""
@@ -124,36 +129,36 @@ class ExpiryWheel:
         self._open_start = self._open_end = 0.0
         self.refs = 0
 
-    def add(self, key: Key, expires_at: float, replaced: float | None = None) -> None:
-        """Remember that ``key`` expires at ``expires_at`` (finite).
+    def add(self, slot: i64, expires_at: float, replaced: float | None = None) -> None:
+        """Remember that the entry at ``slot`` expires at ``expires_at`` (finite).
 
-        ``replaced`` is the ``expires_at`` of the live entry this write replaced,
-        if any: when it is no later than ``expires_at``, the reference filed for
-        it (in its bucket or an earlier one) stands for the new entry too, and
-        the drain moves it on (see the module notes).
+        ``replaced`` is the ``expires_at`` of the live entry this write replaced
+        at the same slot, if any: when it is no later than ``expires_at``, the
+        reference filed for it (in its bucket or an earlier one) stands for the
+        new entry too, and the drain moves it on (see the module notes).
         """
         if replaced is not None and replaced <= expires_at and not math.isinf(replaced):
             return
-        self._file(key, bucket_of(expires_at))
+        self._file(slot, bucket_of(expires_at))
         self.refs += 1
 
-    def _file(self, key: Key, bucket: int) -> None:
-        keys = self._buckets.get(bucket)
-        if keys is None:
-            self._buckets[bucket] = keys = []
+    def _file(self, slot: i64, bucket: int) -> None:
+        slots = self._buckets.get(bucket)
+        if slots is None:
+            slots = vec[i32]()
             heapq.heappush(self._heap, bucket)
-        keys.append(key)
+        self._buckets[bucket] = append(slots, i32(slot))
 
-    def pop_expired(self, now: float, expiry_of: ExpiryOf) -> Key | None:
-        """The key of an entry expired at ``now``, earliest first, or None if none is."""
+    def pop_expired(self, now: float, expiry_of: ExpiryOf) -> int | None:
+        """The slot of an entry expired at ``now``, earliest first, or None if none is."""
         while True:
             if not self._open and not self._open_next(now, expiry_of):
                 return None
-            key = self._open[-1]
-            expires_at = expiry_of(key)
+            slot = self._open[-1]
+            expires_at = expiry_of(slot)
             if expires_at is not None and expires_at >= self._open_end and expires_at != FOREVER:
                 self._open.pop()
-                self._file(key, bucket_of(expires_at))
+                self._file(slot, bucket_of(expires_at))
                 continue
             if expires_at is None or not self._open_start <= expires_at < self._open_end:
                 self._open.pop()
@@ -163,10 +168,10 @@ class ExpiryWheel:
                 return None
             self._open.pop()
             self.refs -= 1
-            return key
+            return slot
 
     def due(self, now: float) -> bool:
-        """Whether ``pop_expired(now)`` may find a key: a bucket is open, or ``now`` reached one."""
+        """Whether ``pop_expired(now)`` may find a slot: a bucket is open or ``now`` reached one."""
         if self._open:
             return True
         return bool(self._heap) and self._heap[0] * EXPIRY_BUCKET_SECONDS <= now
@@ -176,9 +181,9 @@ class ExpiryWheel:
         if not self._heap or self._heap[0] * EXPIRY_BUCKET_SECONDS > now:
             return False
         bucket = heapq.heappop(self._heap)
-        keys = self._buckets.pop(bucket)
-        _sort_latest_first(keys, expiry_of)
-        self._open = keys
+        slots = [int(slot) for slot in self._buckets.pop(bucket)]
+        _sort_latest_first(slots, expiry_of)
+        self._open = slots
         self._open_start = bucket * EXPIRY_BUCKET_SECONDS
         self._open_end = self._open_start + EXPIRY_BUCKET_SECONDS
         return True

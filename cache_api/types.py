@@ -124,17 +124,21 @@ class Policy:
 
     The store owns the entries and their accounting; it calls the hooks on every
     change, and calls ``victim()`` in a loop until a new entry fits. ``victim()``
-    is only called when ``evicts`` is true and the policy tracks at least one key;
-    it forgets the key it returns, and the store then drops that entry without
-    calling ``on_delete``.
+    is only called when ``evicts`` is true and the policy tracks at least one
+    entry; it forgets the entry it names, and the store then drops that entry
+    without calling ``on_delete``.
 
-    A policy with ``keeps_handles`` needs no key -> slot table of its own: the
-    number its ``on_insert`` returns (a *handle*, such as the entry's slot in
-    the policy's arrays, below ``MAX_HANDLE``) is kept by the store in the entry
-    itself and passed back to ``on_access`` and ``on_delete``, as Redis keeps
-    its LRU clock in each object's header. A handle must stay the same while its
-    entry is stored (the entry is immutable). Other policies return 0 and are
-    passed 0.
+    Entries are named by *slot*: a small number the store gives an entry while
+    it is stored (below ``MAX_HANDLE``) and reuses after it leaves, so a policy
+    can keep its state in native arrays indexed by slot and hold no key. A
+    policy also gets the key's ``hash`` on insert, for frequency sketches and
+    ghosts of evicted keys.
+
+    A policy with ``keeps_handles`` numbers entries its own way: the number its
+    ``on_insert`` returns (a *handle*, such as a node in the policy's lists,
+    below ``MAX_HANDLE``) is kept by the store in the entry itself and passed to
+    ``on_access`` and ``on_delete`` in place of the slot, as Redis keeps its LRU
+    clock in each object's header. Its ``victim()`` still names a slot.
 
     A base class rather than a protocol: compiled, the store then calls the hooks
     natively (no argument parsing, no boxed ``expires_at``), which is most of
@@ -148,19 +152,20 @@ class Policy:
     per_entry_bytes: ClassVar[int] = 0
     """Bytes of bookkeeping this policy holds per entry (measured), added to the accounting."""
 
-    def on_insert(self, key: Key, expires_at: float) -> i64:
-        """A new entry expiring at ``expires_at`` is stored at ``key``; return its handle.
+    def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
+        """A new entry expiring at ``expires_at``, of key hash ``key_hash``, is stored at
+        ``slot``; return its handle (ignored unless ``keeps_handles``).
 
-        An overwrite is a delete then an insert.
+        An overwrite is a delete then an insert, at the same slot.
         """
         return 0
 
-    def on_access(self, key: Key, handle: i64) -> None:
-        """The live entry at ``key`` (with ``handle``) was read."""
+    def on_access(self, handle: i64) -> None:
+        """The live entry of ``handle`` (its slot, unless ``keeps_handles``) was read."""
 
-    def on_delete(self, key: Key, handle: i64) -> None:
-        """The entry at ``key`` (with ``handle``) left: deleted, expired or overwritten."""
+    def on_delete(self, handle: i64) -> None:
+        """The entry of ``handle`` left: deleted, expired or overwritten."""
 
-    def victim(self) -> Key:
-        """Choose, forget and return the key to evict next."""
+    def victim(self) -> i64:
+        """Choose and forget the entry to evict next; return its slot."""
         raise LookupError(f"{self.name or type(self).__name__} never evicts")

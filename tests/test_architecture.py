@@ -12,6 +12,7 @@ LAYERS = {
     "traffic": 1,
     "policies": 1,
     "expiry": 1,
+    "table": 1,
     "logs": 2,
     "store": 2,
     "config": 2,

@@ -50,29 +50,45 @@ CAPACITY_AWARE = [name for name in POLICIES if issubclass(REGISTRY[name], Capaci
 
 
 class Driven:
-    """A policy driven by hand as the store drives it: each key's handle kept and passed back
-    as the store keeps it in the entry."""
+    """A policy driven by hand as the store drives it, by key: each key gets a slot (freed
+    slots reused, newest first, as the store's table does), its hash goes to ``on_insert``,
+    its handle is kept and passed back as the store keeps it in the entry, and ``victim()``'s
+    slot is named by its key."""
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.slots: dict[Key, int] = {}
+        self.keys: dict[int, Key] = {}
         self.handles: dict[Key, int] = {}
+        self.free: list[int] = []
 
     def on_insert(self, key: Key, expires_at: float = FOREVER) -> None:
-        handle = self.policy.on_insert(key, expires_at)
+        slot = self.free.pop() if self.free else len(self.keys) + len(self.free)
+        self.slots[key], self.keys[slot] = slot, key
+        handle = self.policy.on_insert(slot, hash(key), expires_at)
         assert 0 <= handle <= MAX_HANDLE
         assert handle == 0 or self.policy.keeps_handles
-        self.handles[key] = handle
+        self.handles[key] = handle if self.policy.keeps_handles else slot
 
     def on_access(self, key: Key) -> None:
-        self.policy.on_access(key, self.handles[key])
+        self.policy.on_access(self.handles[key])
 
     def on_delete(self, key: Key) -> None:
-        self.policy.on_delete(key, self.handles.pop(key))
+        self.policy.on_delete(self.handles.pop(key))
+        self._free(key)
 
     def victim(self) -> Key:
-        key = self.policy.victim()
+        slot = self.policy.victim()
+        key = self.keys[slot]
+        assert self.slots[key] == slot
         del self.handles[key]
+        self._free(key)
         return key
+
+    def _free(self, key: Key) -> None:
+        slot = self.slots.pop(key)
+        del self.keys[slot]
+        self.free.append(slot)
 
 
 def key(i: int) -> bytes:

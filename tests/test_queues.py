@@ -1,4 +1,4 @@
-"""The queue helpers the policies share: GhostHashes, KeyFifo and SlotLists, against models."""
+"""The queue helpers the policies share: GhostHashes, HashFifo and NodeLists, against models."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 from cache_api.policies.queues import (
     FORGOTTEN_SLACK,
     GHOST_CELLS_PER_KEY,
-    NO_KEY,
+    NO_OWNER,
     SEQUENCE_BITS,
     GhostHashes,
-    KeyFifo,
-    SlotLists,
+    HashFifo,
+    NodeLists,
 )
 
 
@@ -94,52 +94,50 @@ def test_ghost_behaves_as_a_direct_mapped_window(
                 del cells[cell]
 
 
-def test_key_fifo_skips_forgotten_copies_of_a_key_queued_again() -> None:
-    fifo = KeyFifo()
-    for k in (b"a", b"b", b"c"):
-        fifo.append(k)
-    fifo.forget(b"a")
-    fifo.append(b"a")  # behind b and c now; its forgotten copy is still at the old end
+def test_hash_fifo_skips_forgotten_copies_of_a_hash_queued_again() -> None:
+    fifo = HashFifo()
+    for h in (1, 2, 3):
+        fifo.append(h)
+    fifo.forget(1)
+    fifo.append(1)  # behind 2 and 3 now; its forgotten copy is still at the old end
     assert len(fifo) == 3
-    assert [fifo.pop_oldest() for _ in range(3)] == [b"b", b"c", b"a"]
+    assert [fifo.pop_oldest() for _ in range(3)] == [2, 3, 1]
     assert len(fifo) == 0
 
 
-def test_key_fifo_compacts_when_forgotten_copies_pile_up() -> None:
-    fifo = KeyFifo()
-    fifo.append(b"kept")
+def test_hash_fifo_compacts_when_forgotten_copies_pile_up() -> None:
+    fifo = HashFifo()
+    fifo.append(-1)
     for n in range(10 * FORGOTTEN_SLACK):  # a cache with room: writes and deletes, no pops
-        k = str(n).encode()
-        fifo.append(k)
-        fifo.forget(k)
+        fifo.append(n)
+        fifo.forget(n)
         assert len(fifo._order) <= 2 * len(fifo) + FORGOTTEN_SLACK + 1
     assert len(fifo) == 1
-    assert fifo.pop_oldest() == b"kept"
+    assert fifo.pop_oldest() == -1
 
 
 @given(ops=st.lists(st.tuples(st.sampled_from("apf"), st.integers(0, 12)), max_size=400))
-def test_key_fifo_behaves_as_a_list(ops: list[tuple[str, int]]) -> None:
-    """Appends, pops of the oldest and forgets of queued keys match a plain list, and
-    the deque never holds more than twice the live keys plus the slack (and the one append)."""
-    fifo = KeyFifo()
-    model: list[bytes] = []
-    for op, n in ops:
-        k = str(n).encode()
-        if op == "a" and k not in model:
-            fifo.append(k)
-            model.append(k)
+def test_hash_fifo_behaves_as_a_list(ops: list[tuple[str, int]]) -> None:
+    """Appends, pops of the oldest and forgets of queued hashes match a plain list, and
+    the deque never holds more than twice the live hashes plus the slack (and the one append)."""
+    fifo = HashFifo()
+    model: list[int] = []
+    for op, h in ops:
+        if op == "a" and h not in model:
+            fifo.append(h)
+            model.append(h)
         elif op == "p" and model:
             assert fifo.pop_oldest() == model.pop(0)
-        elif op == "f" and k in model:
-            fifo.forget(k)
-            model.remove(k)
+        elif op == "f" and h in model:
+            fifo.forget(h)
+            model.remove(h)
         assert len(fifo) == len(model)
         assert len(fifo._order) <= 2 * len(model) + FORGOTTEN_SLACK + 1
     assert [fifo.pop_oldest() for _ in range(len(model))] == model
 
 
-def _contents(lists: SlotLists, head: int) -> list[bytes]:
-    """The keys of the list of sentinel ``head``, oldest first, walked by ``next`` and
+def _contents(lists: NodeLists, head: int) -> list[int]:
+    """The owners of the list of sentinel ``head``, oldest first, walked by ``next`` and
     checked against the walk back by ``prev``."""
     forward, slot = [], lists.oldest(head)
     while slot != head:
@@ -151,43 +149,43 @@ def _contents(lists: SlotLists, head: int) -> list[bytes]:
         slot = lists.prev[slot]
     assert backward == forward[::-1]
     assert all(lists.tag[s] == head for s in forward)
-    return [lists.keys[s] for s in forward]
+    return [lists.owners[s] for s in forward]
 
 
-def test_slot_lists_by_hand() -> None:
-    lists = SlotLists()
+def test_node_lists_by_hand() -> None:
+    lists = NodeLists()
     a_list, b_list = lists.new_list(10), lists.new_list(20)
     assert lists.is_empty(a_list) and lists.tag[a_list] == 10
-    x, y = lists.allocate(b"x"), lists.allocate(b"y")
+    x, y = lists.allocate(100), lists.allocate(101)
     lists.push_newest(a_list, x)
     lists.push_newest(a_list, y)
-    assert _contents(lists, a_list) == [b"x", b"y"]
+    assert _contents(lists, a_list) == [100, 101]
     lists.move_to_newest(a_list, x)
-    assert _contents(lists, a_list) == [b"y", b"x"]
+    assert _contents(lists, a_list) == [101, 100]
     lists.move_to_newest(b_list, y)
-    assert _contents(lists, a_list) == [b"x"] and _contents(lists, b_list) == [b"y"]
+    assert _contents(lists, a_list) == [100] and _contents(lists, b_list) == [101]
     lists.unlink(x)
     lists.release(x)
-    assert lists.is_empty(a_list) and lists.keys[x] == NO_KEY
-    assert lists.allocate(b"z") == x  # a released slot is reused
-    assert lists.remove(y) == b"y"  # unlink, release and the key it held, at once
-    assert lists.is_empty(b_list) and lists.keys[y] == NO_KEY
-    assert lists.allocate(b"w") == y
+    assert lists.is_empty(a_list) and lists.owners[x] == NO_OWNER
+    assert lists.allocate(102) == x  # a released node is reused
+    assert lists.remove(y) == 101  # unlink, release and the owner it held, at once
+    assert lists.is_empty(b_list) and lists.owners[y] == NO_OWNER
+    assert lists.allocate(103) == y
     lists.release(x)  # z leaves (it was in no list)
-    v = lists.add(b_list, b"v", 7)  # allocate, push_newest and a value, in one call
-    assert v == x and lists.value[v] == 7 and _contents(lists, b_list) == [b"v"]
+    v = lists.add(b_list, 104, 7)  # allocate, push_newest and a value, in one call
+    assert v == x and lists.value[v] == 7 and _contents(lists, b_list) == [104]
 
 
 @given(ops=st.lists(st.tuples(st.sampled_from("amud"), st.integers(0, 9), st.integers(0, 2))))
-def test_slot_lists_behave_as_python_lists(ops: list[tuple[str, int, int]]) -> None:
+def test_node_lists_behave_as_python_lists(ops: list[tuple[str, int, int]]) -> None:
     """Appends, moves to the newest end (of the same list or another), unlinks with release,
     and drops of emptied lists: every list reads the same both ways as a model's."""
-    lists = SlotLists()
+    lists = NodeLists()
     heads = [lists.new_list(n) for n in range(3)]
-    model: list[list[bytes]] = [[], [], []]
-    slot_of: dict[bytes, int] = {}
+    model: list[list[int]] = [[], [], []]
+    slot_of: dict[int, int] = {}
     for op, n, which in ops:
-        k, head = str(n).encode(), heads[which]
+        k, head = n, heads[which]
         if op == "a" and k not in slot_of:
             if n % 2:
                 slot_of[k] = lists.allocate(k)
@@ -218,4 +216,4 @@ def test_slot_lists_behave_as_python_lists(ops: list[tuple[str, int, int]]) -> N
         for h, queue in zip(heads, model, strict=True):
             assert _contents(lists, h) == queue
             assert lists.is_empty(h) == (not queue)
-        assert all(lists.value[slot] == int(k) for k, slot in slot_of.items())
+        assert all(lists.value[slot] == k for k, slot in slot_of.items())

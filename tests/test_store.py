@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from librt.strings import read_f64_le
+from librt.strings import read_f64_le, read_i16_le
 
 from cache_api import store as store_module
 from cache_api.expiry import ExpiryWheel
 from cache_api.policies import make_policy
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
+from cache_api.table import KEY_LENGTH_AT, MAX_KEY_BYTES
 from cache_api.types import MAX_HANDLE, PutResult
 from tests.conftest import FakeClock
 
@@ -287,24 +288,26 @@ def test_overwrite_within_the_same_second_keeps_one_wheel_reference(clock: FakeC
 def test_wheel_is_due_once_now_reaches_its_oldest_bucket() -> None:
     wheel = ExpiryWheel()
     assert not wheel.due(100.0)
-    wheel.add(b"a", 105.5)
-    wheel.add(b"b", 107.2)
+    wheel.add(1, 105.5)
+    wheel.add(2, 107.2)
     assert not wheel.due(104.9)
     assert wheel.due(105.0)
-    expires = {b"a": 105.5, b"b": 107.2}
-    assert wheel.pop_expired(105.0, expires.get) is None  # bucket 105 is open, "a" not yet due
+    expires = {1: 105.5, 2: 107.2}
+    assert wheel.pop_expired(105.0, expires.get) is None  # bucket 105 is open, slot 1 not yet due
     assert wheel.due(105.0)
-    assert wheel.pop_expired(105.5, expires.get) == b"a"
+    assert wheel.pop_expired(105.5, expires.get) == 1
     assert not wheel.due(106.9)
     assert wheel.due(107.0)
 
 
 def test_entry_head_literals_match_its_struct() -> None:
-    assert store_module._HEAD_SIZE == store_module.ENTRY_HEAD.size == 9
-    assert store_module.ENTRY_HEAD.size - 1 == store_module.TYPE_OFFSET
-    blob = store_module.ENTRY_HEAD.pack(1234.5, 7) + b"value"
+    assert store_module._HEAD_SIZE == store_module.ENTRY_HEAD.size == 11
+    assert store_module.ENTRY_HEAD.size - 3 == store_module.TYPE_OFFSET
+    assert store_module.TYPE_OFFSET + 1 == KEY_LENGTH_AT
+    blob = store_module.ENTRY_HEAD.pack(1234.5, 7, MAX_KEY_BYTES) + b"value"
     assert read_f64_le(blob, 0) == 1234.5
     assert blob[store_module.TYPE_OFFSET] == 7
+    assert read_i16_le(blob, KEY_LENGTH_AT) == MAX_KEY_BYTES
     assert store_module._HANDLE_SIZE == store_module.HANDLE.size == 4
     assert store_module.ENTRY_HEAD.size == store_module.HANDLE_OFFSET
     assert 2 ** (8 * store_module.HANDLE.size - 1) - 1 == MAX_HANDLE  # a signed 32-bit handle

@@ -67,7 +67,7 @@ class StoreModel(RuleBasedStateMachine):
             self.order.remove(key)
 
     def held_expired(self) -> int:
-        expiries = [self.store.inspect(key) for key in list(self.store._data)]
+        expiries = [self.store.inspect(key) for key in self.store.all_keys()]
         return sum(1 for found in expiries if found is not None and found[1] <= self.now)
 
     def touch(self, key: bytes) -> None:
@@ -116,7 +116,8 @@ class StoreModel(RuleBasedStateMachine):
                 victim = self.order.pop(-1 if self.policy_name == "NEWEST_FIRST" else 0)
                 del self.live[victim]
         else:
-            for gone in [k for k in self.live if k not in self.store._data]:
+            stored = set(self.store.all_keys())
+            for gone in [k for k in self.live if k not in stored]:
                 del self.live[gone]
                 self.order.remove(gone)
         self.live[key] = new
@@ -166,7 +167,7 @@ class StoreModel(RuleBasedStateMachine):
     @invariant()
     def accounting_is_the_sum_of_entry_sizes(self) -> None:
         expected = 0
-        for key in list(self.store._data):
+        for key in self.store.all_keys():
             inspected = self.store.inspect(key)
             assert inspected is not None
             (value, content_type), _ = inspected
@@ -176,7 +177,7 @@ class StoreModel(RuleBasedStateMachine):
     @invariant()
     def live_contents_match_the_model(self) -> None:
         live = set()
-        for key in list(self.store._data):
+        for key in self.store.all_keys():
             inspected = self.store.inspect(key)
             if inspected is not None and inspected[1] > self.now:
                 live.add(key)

@@ -17,8 +17,9 @@ Cost: O(1) amortized per operation; per entry, the log's
 
 from typing import ClassVar
 
+from mypy_extensions import i64
+
 from cache_api.policies.uselog import UseLog
-from cache_api.types import Key
 
 
 class OldestFirst(UseLog):
@@ -32,6 +33,6 @@ class NewestFirst(OldestFirst):
 
     name: ClassVar[str] = "NEWEST_FIRST"
 
-    def victim(self) -> Key:
+    def victim(self) -> i64:
         """The newest write."""
         return self.newest()

@@ -23,7 +23,7 @@ entry's decayed counter falls by the same amount as T grows, so the order
 between levels never changes and the lowest non-empty level holds the victim.
 A read moves its entry to level T + c' (never lower). A pointer to the lowest
 level only moves down when an entry is inserted, to T + ``INITIAL_COUNTER``.
-The lists are ``queues.SlotLists``: each key has one slot, which the store
+The lists are ``queues.NodeLists``: each entry has one node, which the store
 keeps in the entry as its handle, tagged with its level's list, so a move
 between levels is a few native array writes. They replaced an
 ``OrderedDict`` per level and a key -> level dict (2026-12-04): the same
@@ -39,7 +39,7 @@ Parameters: ``LOG_FACTOR``, ``INITIAL_COUNTER``, ``MAX_COUNTER`` (as Redis),
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (the
 lowest-level pointer skips at most ``MAX_COUNTER`` + 1 empty levels per
-insert, plus one per decay epoch). Per entry: a slot (four array cells) and
+insert, plus one per decay epoch). Per entry: a node (five array cells) and
 the handle's 4 bytes in the entry; ``per_entry_bytes`` is the measured sum.
 A read above the initial counter draws one pseudo-random number from
 ``next_draw``, a 32-bit linear congruential generator seeded per policy (so
@@ -57,8 +57,7 @@ from typing import ClassVar, Final
 from mypy_extensions import i64
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.queues import SlotLists
-from cache_api.types import Key
+from cache_api.policies.queues import NodeLists
 
 LOG_FACTOR: Final = 10
 """Redis's ``lfu-log-factor``: higher makes the counter grow more slowly."""
@@ -103,7 +102,7 @@ LFU_BYTES_PER_ENTRY: Final = 185
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
 of 100 B, six turnovers, 2026-12-05: 425 B per live entry; 546 with a key -> slot dict instead
-of handles, 656 with the ordered dicts before that): a slot in ``SlotLists``, the handle in the
+of handles, 656 with the ordered dicts before that): a slot in ``NodeLists``, the handle in the
 entry, allocator rounding and the levels' sentinels."""
 
 
@@ -117,10 +116,10 @@ class LFU(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
-        self._lists = SlotLists()
-        """A slot per key, tagged with its level's sentinel; a list per level, tagged with it."""
+        self._lists = NodeLists()
+        """A node per entry, tagged with its level's sentinel; a list per level, tagged with it."""
         self._live: i64 = 0
-        """Keys tracked."""
+        """Entries tracked."""
         self._level_heads: dict[i64, i64] = {}
         """The sentinel of each non-empty level."""
         self._lowest: i64 = 0
@@ -138,9 +137,9 @@ class LFU(CapacityAware):
         self._ticks = self._period
         self._epoch += 1
 
-    def _file(self, slot: i64, level: i64) -> None:
-        """Append ``slot`` to ``level`` (its newest) and tag it with the level's list."""
-        self._lists.push_newest(self._head_of(level), slot)
+    def _file(self, node: i64, level: i64) -> None:
+        """Append ``node`` to ``level`` (its newest) and tag it with the level's list."""
+        self._lists.push_newest(self._head_of(level), node)
 
     def _head_of(self, level: i64) -> i64:
         """The sentinel of ``level``'s list, made if the level has none."""
@@ -152,11 +151,11 @@ class LFU(CapacityAware):
         self._last_level, self._last_head = level, head
         return head
 
-    def _unfile(self, slot: i64) -> None:
-        """Take ``slot`` out of its level, dropping the level if it empties."""
+    def _unfile(self, node: i64) -> None:
+        """Take ``node`` out of its level, dropping the level if it empties."""
         lists = self._lists
-        head = lists.tag[slot]
-        lists.unlink(slot)
+        head = lists.tag[node]
+        lists.unlink(node)
         if lists.is_empty(head):
             level = lists.tag[head]
             del self._level_heads[level]
@@ -164,26 +163,26 @@ class LFU(CapacityAware):
             if level == self._last_level:
                 self._last_level = -1
 
-    def on_insert(self, key: Key, expires_at: float) -> i64:
-        """File ``key`` at the initial counter; the handle is its slot."""
+    def on_insert(self, node: i64, key_hash: i64, expires_at: float) -> i64:
+        """File the entry at the initial counter; the handle is its node."""
         self._ticks -= 1
         if not self._ticks:
             self._next_epoch()
         level = self._epoch + INITIAL_COUNTER
-        slot = self._lists.add(self._head_of(level), key, 0)
+        node = self._lists.add(self._head_of(level), node, 0)
         self._live += 1
         if level < self._lowest or self._live == 1:
             self._lowest = level
-        return slot
+        return node
 
-    def on_access(self, key: Key, handle: i64) -> None:
+    def on_access(self, handle: i64) -> None:
         """Decay, then maybe increment, the counter; the entry becomes its level's newest."""
         self._ticks -= 1
         if not self._ticks:
             self._next_epoch()
         lists = self._lists
-        slot = handle
-        head = lists.tag[slot]
+        node = handle
+        head = lists.tag[node]
         epoch = self._epoch
         counter = lists.tag[head] - epoch
         if counter <= INITIAL_COUNTER:
@@ -193,23 +192,23 @@ class LFU(CapacityAware):
             # Redis's LFULogIncr: up by one with probability 1 / ((counter - 5) x 10 + 1).
             odds = (counter - INITIAL_COUNTER) * LOG_FACTOR + 1
             if counter >= MAX_COUNTER:
-                lists.move_to_newest(head, slot)
+                lists.move_to_newest(head, node)
                 return
             draw = self._draw = next_draw(self._draw)
             if draw * odds >= DRAW_RANGE:
-                lists.move_to_newest(head, slot)
+                lists.move_to_newest(head, node)
                 return
             counter += 1
-        self._unfile(slot)
-        self._file(slot, epoch + counter)
+        self._unfile(node)
+        self._file(node, epoch + counter)
 
-    def on_delete(self, key: Key, handle: i64) -> None:
-        """Forget ``key``."""
+    def on_delete(self, handle: i64) -> None:
+        """Forget the entry."""
         self._unfile(handle)
         self._lists.release(handle)
         self._live -= 1
 
-    def victim(self) -> Key:
+    def victim(self) -> i64:
         """The least recently used entry at the lowest level."""
         live = int(self._live)
         capacity = self._capacity if live == self._capacity else learned_capacity(self._hint, live)
@@ -225,9 +224,9 @@ class LFU(CapacityAware):
             head = heads.get(level, -1)
         self._lowest = level
         lists = self._lists
-        slot = lists.oldest(head)
-        key = lists.keys[slot]
-        self._unfile(slot)
-        lists.release(slot)
+        node = lists.oldest(head)
+        slot = lists.owners[node]
+        self._unfile(node)
+        lists.release(node)
         self._live -= 1
-        return key
+        return slot

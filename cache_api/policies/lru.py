@@ -21,7 +21,6 @@ from typing import ClassVar
 from mypy_extensions import i64
 
 from cache_api.policies.uselog import UseLog
-from cache_api.types import Key
 
 
 class LRU(UseLog):
@@ -29,6 +28,6 @@ class LRU(UseLog):
 
     name: ClassVar[str] = "LRU"
 
-    def on_access(self, key: Key, handle: i64) -> None:
+    def on_access(self, handle: i64) -> None:
         """A read makes the entry the most recently used."""
         self.use(handle)

@@ -1,10 +1,10 @@
-"""Queues the policies share: slot lists, a FIFO of keys and a ghost of hashes.
+"""Queues the policies share: node lists, a FIFO of hashes and a ghost of hashes.
 
-``SlotLists`` (doubly linked lists of native integer slots) carry LFU's levels,
-SIEVE's queue, S3_FIFO's and the W-TinyLFUs' queues; ``KeyFifo`` carries
+``NodeLists`` (doubly linked lists of native integer nodes) carry LFU's levels,
+SIEVE's queue, S3_FIFO's and the W-TinyLFUs' queues; ``HashFifo`` carries
 S3_FIFO's ghost, ``GhostHashes`` W_TINYLFU_ADAPTIVE's. (LRU and the write-order
 policies keep a log of uses instead: ``uselog``.) Compiled, a method call on a
-``deque`` looks the method up by name on every call; ``KeyFifo`` calls the
+``deque`` looks the method up by name on every call; ``HashFifo`` calls the
 type's own methods, fetched once, with positional arguments.
 """
 
@@ -15,8 +15,6 @@ from typing import Final, final
 
 from librt.vecs import append, pop, vec
 from mypy_extensions import i64
-
-from cache_api.types import Key
 
 _popleft: Final = deque.popleft
 _append: Final = deque.append
@@ -115,116 +113,119 @@ class GhostHashes:
 
 
 FORGOTTEN_SLACK: Final = 64
-"""Forgotten copies a ``KeyFifo`` tolerates beyond its live keys before it compacts (keys)."""
+"""Forgotten copies a ``HashFifo`` tolerates beyond its live hashes before it compacts."""
 
 
-class KeyFifo:
-    """Keys in arrival order: append, pop the oldest, and forget any key, each O(1) amortized.
+class HashFifo:
+    """Key hashes in arrival order: append, pop the oldest, and forget any, each O(1) amortized.
 
-    What: a FIFO queue of keys for policies that only ever take from the old end
-    (S3_FIFO's queues and ghost). ``forget(key)`` removes a key the caller knows
-    is queued, wherever it is.
+    What: a FIFO queue of ``hash(key)`` values for a policy that only ever takes
+    from the old end (S3_FIFO's ghost). ``forget(h)`` removes a hash the caller
+    knows is queued, wherever it is. Hashes stand for keys: the store keeps no
+    key object for its policies, and two keys sharing a 64-bit hash are rarer
+    than anything a hit ratio can show.
 
-    How: a ``deque`` of keys and a count of forgotten copies per key. A forgotten
-    key stays in the deque until it reaches the old end, where ``pop_oldest``
-    skips it. A key queued again after being forgotten is behind its forgotten
-    copies, so the first copies of a key to reach the old end are always the
-    forgotten ones. When forgotten copies outnumber the live keys (plus
-    ``FORGOTTEN_SLACK``), the deque is rebuilt without them.
+    How: a ``deque`` of hashes and a count of forgotten copies per hash. A
+    forgotten hash stays in the deque until it reaches the old end, where
+    ``pop_oldest`` skips it. A hash queued again after being forgotten is behind
+    its forgotten copies, so the first copies of a hash to reach the old end are
+    always the forgotten ones. When forgotten copies outnumber the live hashes
+    (plus ``FORGOTTEN_SLACK``), the deque is rebuilt without them.
 
     Why, rather than an ``OrderedDict``: no linked node and no second hash table
-    per key; a pop is a ``popleft`` where ``OrderedDict.popitem`` looked the key
+    per entry; a pop is a ``popleft`` where ``OrderedDict.popitem`` looked the key
     up twice and built a tuple (measured in S3_FIFO: see its module).
 
-    Cost: append and pop O(1) amortized (every skipped copy was one forget), forget
-    O(1) amortized over the compactions. Per key: one deque slot (8 bytes); a
-    forgotten key holds a dict entry until its copy leaves.
+    Cost: append and pop O(1) amortized (every skipped copy was one forget),
+    forget O(1) amortized over the compactions. Per hash: one deque slot (8
+    bytes) and its ``int`` (32 bytes); a forgotten hash holds a dict entry until
+    its copy leaves.
     """
 
     __slots__ = ("_forgotten", "_live", "_order")
 
     def __init__(self) -> None:
-        self._order: deque[Key] = deque()
-        self._forgotten: dict[Key, int] = {}
+        self._order: deque[int] = deque()
+        self._forgotten: dict[int, int] = {}
         self._live = 0
 
     def __len__(self) -> int:
         return self._live
 
-    def append(self, key: Key) -> None:
-        """Queue ``key`` as the newest."""
-        _append(self._order, key)
+    def append(self, h: int) -> None:
+        """Queue ``h`` as the newest."""
+        _append(self._order, h)
         self._live += 1
 
-    def pop_oldest(self) -> Key:
-        """Remove and return the oldest live key (IndexError if there is none)."""
+    def pop_oldest(self) -> int:
+        """Remove and return the oldest live hash (IndexError if there is none)."""
         order = self._order
         forgotten = self._forgotten
         while True:
-            key = _popleft(order)
-            if forgotten and self._skip(key):
+            h = _popleft(order)
+            if forgotten and self._skip(h):
                 continue
             self._live -= 1
-            return key
+            return h
 
-    def forget(self, key: Key) -> None:
-        """Remove ``key``, which must be queued (live) here."""
+    def forget(self, h: int) -> None:
+        """Remove ``h``, which must be queued (live) here."""
         forgotten = self._forgotten
-        forgotten[key] = forgotten.get(key, 0) + 1
+        forgotten[h] = forgotten.get(h, 0) + 1
         self._live -= 1
         if len(self._order) > 2 * self._live + FORGOTTEN_SLACK:
             self._compact()
 
-    def _skip(self, key: Key) -> bool:
-        """Whether this copy of ``key`` was forgotten (and consume it)."""
+    def _skip(self, h: int) -> bool:
+        """Whether this copy of ``h`` was forgotten (and consume it)."""
         forgotten = self._forgotten
-        copies = forgotten.get(key, 0)
+        copies = forgotten.get(h, 0)
         if not copies:
             return False
         if copies == 1:
-            del forgotten[key]
+            del forgotten[h]
         else:
-            forgotten[key] = copies - 1
+            forgotten[h] = copies - 1
         return True
 
     def _compact(self) -> None:
-        """Rebuild the deque with only the live keys, in order."""
-        self._order = deque(key for key in self._order if not self._skip(key))
+        """Rebuild the deque with only the live hashes, in order."""
+        self._order = deque(h for h in self._order if not self._skip(h))
 
 
-NO_KEY: Final = b""
-"""What ``SlotLists.keys`` holds at a sentinel's slot and at a free slot."""
+NO_OWNER: Final = -1
+"""What ``NodeLists.owners`` holds at a sentinel and at a free node."""
 
 
 @final
-class SlotLists:
-    """Doubly linked lists of integer slots: append, unlink and move to the newest end, natively.
+class NodeLists:
+    """Doubly linked lists of integer nodes: append, unlink and move to the newest end, natively.
 
-    What: a slot is an index that a policy hands to one key (``allocate``) and
-    takes back when the key leaves (``release``); ``keys[slot]`` is its key and
-    ``tag[slot]`` a number: for a slot in a list, the list's sentinel; for a
-    sentinel, whatever its policy keeps there. ``value[slot]`` is a number the
-    policy keeps with a key (0 when allocated): a visited bit, a hash. A *list* is a sentinel slot
-    (``new_list``); ``push_newest(head, slot)`` appends to the list whose
-    sentinel is ``head`` (``add(head, key, value)`` allocates, appends and sets
-    the value in one call), ``unlink(slot)`` takes a slot out of whatever list
-    holds it, ``oldest(head)`` is the list's first slot (``head`` itself when
-    the list is empty).
+    What: a node is an index that a policy hands to one entry (``allocate``)
+    and takes back when the entry leaves (``release``); ``owners[node]`` is the
+    entry's slot in the store (``types.Policy``), what ``victim()`` returns, and
+    ``tag[node]`` a number: for a node in a list, the list's sentinel; for a
+    sentinel, whatever its policy keeps there. ``value[node]`` is a number the
+    policy keeps with an entry (0 when allocated): a visited bit, a hash. A
+    *list* is a sentinel node (``new_list``); ``push_newest(head, node)``
+    appends to the list whose sentinel is ``head`` (``add(head, owner, value)``
+    allocates, appends and sets the value in one call), ``unlink(node)`` takes
+    a node out of whatever list holds it, ``oldest(head)`` is the list's first
+    node (``head`` itself when the list is empty). The node is the policy's
+    handle, which the store keeps in the entry.
 
     How: each list is a ring through its sentinel, in ``prev`` and ``next``
-    (``vec[i64]``, mypyc's native arrays); released slots are reused, newest
+    (``vec[i64]``, mypyc's native arrays); released nodes are reused, newest
     first.
 
-    Why, rather than one ``OrderedDict`` per list: a policy that moves a key
+    Why, rather than one ``OrderedDict`` per list: a policy that moves an entry
     between many lists (LFU's levels) paid, per move, a hash delete and a hash
-    insert in two ordered dicts plus the update of a key -> list dict; here
-    the key's one slot is found once (a plain ``dict`` of the policy) and a
-    move is a few native array writes. Compiled, each operation is a direct C
-    call with no argument parsing.
+    insert in two ordered dicts plus the update of a key -> list dict; here the
+    entry's node comes with it (the handle) and a move is a few native array
+    writes. Compiled, each operation is a direct C call with no argument parsing.
 
     Cost: every operation O(1) (``allocate`` amortized over the arrays'
-    growth). Per slot: 32 bytes of arrays and a list pointer to its key; freed
-    slots on a stack of 8 bytes each.
+    growth). Per node: 40 bytes of arrays; freed nodes on a stack of 8 bytes each.
     """
 
     def __init__(self) -> None:
@@ -232,122 +233,123 @@ class SlotLists:
         self.next: vec[i64] = vec[i64]()
         self.tag: vec[i64] = vec[i64]()
         self.value: vec[i64] = vec[i64]()
-        self.keys: list[Key] = []
+        self.owners: vec[i64] = vec[i64]()
         self._free: vec[i64] = vec[i64]()
 
-    def allocate(self, key: Key) -> i64:
-        """A slot for ``key``, in no list (``push_newest`` tags it with its list)."""
+    def allocate(self, owner: i64) -> i64:
+        """A node for the entry at store slot ``owner``, in no list (``push_newest`` tags it)."""
         free = self._free
         if len(free):
-            free, slot = pop(free)
+            free, node = pop(free)
             self._free = free
-            self.keys[slot] = key
-            self.tag[slot] = slot
-            self.value[slot] = 0
-            self.prev[slot] = slot
-            self.next[slot] = slot
-            return slot
-        slot = len(self.tag)
-        self.keys.append(key)
-        self.tag = append(self.tag, slot)
+            self.owners[node] = owner
+            self.tag[node] = node
+            self.value[node] = 0
+            self.prev[node] = node
+            self.next[node] = node
+            return node
+        node = len(self.tag)
+        self.owners = append(self.owners, owner)
+        self.tag = append(self.tag, node)
         self.value = append(self.value, 0)
-        self.prev = append(self.prev, slot)
-        self.next = append(self.next, slot)
-        return slot
+        self.prev = append(self.prev, node)
+        self.next = append(self.next, node)
+        return node
 
-    def add(self, head: i64, key: Key, value: i64) -> i64:
-        """A slot for ``key`` holding ``value``, appended at the newest end of the list of
-        sentinel ``head``: ``allocate``, ``push_newest`` and a ``value`` write in one call.
+    def add(self, head: i64, owner: i64, value: i64) -> i64:
+        """A node for the entry at ``owner`` holding ``value``, appended at the newest end of
+        the list of sentinel ``head``: ``allocate``, ``push_newest`` and a ``value`` write in
+        one call.
 
-        ``allocate``'s free-slot steps are written out here rather than shared through a
+        ``allocate``'s free-node steps are written out here rather than shared through a
         helper: the call cost 40 instructions an insert (W_TINYLFU, measured).
         """
         prev, next_ = self.prev, self.next
         last = prev[head]
         free = self._free
         if len(free):
-            free, slot = pop(free)
+            free, node = pop(free)
             self._free = free
-            self.keys[slot] = key
-            self.tag[slot] = head
-            self.value[slot] = value
-            prev[slot] = last
-            next_[slot] = head
+            self.owners[node] = owner
+            self.tag[node] = head
+            self.value[node] = value
+            prev[node] = last
+            next_[node] = head
         else:
-            slot = len(self.tag)
-            self.keys.append(key)
+            node = len(self.tag)
+            self.owners = append(self.owners, owner)
             self.tag = append(self.tag, head)
             self.value = append(self.value, value)
             self.prev = prev = append(prev, last)
             self.next = next_ = append(next_, head)
-        next_[last] = slot
-        prev[head] = slot
-        return slot
+        next_[last] = node
+        prev[head] = node
+        return node
 
     def new_list(self, tag: i64) -> i64:
-        """The sentinel slot of a new, empty list, with ``tag``."""
-        head = self.allocate(NO_KEY)
+        """The sentinel node of a new, empty list, with ``tag``."""
+        head = self.allocate(NO_OWNER)
         self.tag[head] = tag
         return head
 
-    def release(self, slot: i64) -> None:
-        """Free ``slot`` (out of any list, or an empty list's sentinel) for reuse."""
-        self.keys[slot] = NO_KEY
-        self._free = append(self._free, slot)
+    def release(self, node: i64) -> None:
+        """Free ``node`` (out of any list, or an empty list's sentinel) for reuse."""
+        self.owners[node] = NO_OWNER
+        self._free = append(self._free, node)
 
     def is_empty(self, head: i64) -> bool:
-        """Whether the list of sentinel ``head`` holds no slot."""
+        """Whether the list of sentinel ``head`` holds no node."""
         return self.next[head] == head
 
     def oldest(self, head: i64) -> i64:
-        """The first slot of the list of sentinel ``head`` (``head`` if it is empty)."""
+        """The first node of the list of sentinel ``head`` (``head`` if it is empty)."""
         return self.next[head]
 
-    def unlink(self, slot: i64) -> None:
-        """Take ``slot`` out of its list."""
+    def unlink(self, node: i64) -> None:
+        """Take ``node`` out of its list."""
         prev, next_ = self.prev, self.next
-        before, after = prev[slot], next_[slot]
+        before, after = prev[node], next_[node]
         next_[before] = after
         prev[after] = before
 
-    def remove(self, slot: i64) -> Key:
-        """Take ``slot`` out of its list and free it; return the key it held.
+    def remove(self, node: i64) -> i64:
+        """Take ``node`` out of its list and free it; return its owner's slot.
 
         ``unlink`` and ``release`` written out: compiled, each call re-read the arrays.
         """
         prev, next_ = self.prev, self.next
-        before, after = prev[slot], next_[slot]
+        before, after = prev[node], next_[node]
         next_[before] = after
         prev[after] = before
-        keys = self.keys
-        key = keys[slot]
-        keys[slot] = NO_KEY
-        self._free = append(self._free, slot)
-        return key
+        owners = self.owners
+        owner = owners[node]
+        owners[node] = NO_OWNER
+        self._free = append(self._free, node)
+        return owner
 
-    def push_newest(self, head: i64, slot: i64) -> None:
-        """Append ``slot`` (in no list) at the newest end of the list of sentinel ``head``,
+    def push_newest(self, head: i64, node: i64) -> None:
+        """Append ``node`` (in no list) at the newest end of the list of sentinel ``head``,
         and tag it with ``head``."""
         prev, next_ = self.prev, self.next
         last = prev[head]
-        next_[last] = slot
-        prev[slot] = last
-        next_[slot] = head
-        prev[head] = slot
-        self.tag[slot] = head
+        next_[last] = node
+        prev[node] = last
+        next_[node] = head
+        prev[head] = node
+        self.tag[node] = head
 
-    def move_to_newest(self, head: i64, slot: i64) -> None:
-        """Move ``slot`` from wherever it is to the newest end of the list of ``head``.
+    def move_to_newest(self, head: i64, node: i64) -> None:
+        """Move ``node`` from wherever it is to the newest end of the list of ``head``.
 
         ``unlink`` and ``push_newest`` written out, as in ``remove``.
         """
         prev, next_ = self.prev, self.next
-        before, after = prev[slot], next_[slot]
+        before, after = prev[node], next_[node]
         next_[before] = after
         prev[after] = before
         last = prev[head]
-        next_[last] = slot
-        prev[slot] = last
-        next_[slot] = head
-        prev[head] = slot
-        self.tag[slot] = head
+        next_[last] = node
+        prev[node] = last
+        next_[node] = head
+        prev[head] = node
+        self.tag[node] = head

@@ -33,31 +33,32 @@ counter bump, and it resists scans, unlike LRU.
 Sizes are in entries (see ``capacity``): the capacity given, else the number
 of live entries the first time the store asks for a victim.
 
-How: the small and main queues are two lists of ``queues.SlotLists``; a
-key's slot, which the store keeps in the entry as its handle, holds its read
+How: the small and main queues are two lists of ``queues.NodeLists``; an
+entry's node, which the store keeps in the entry as its handle, holds its read
 counter in its ``value``, so a read is one native array write and a
-reinsertion a relink. The ghost is a plain dict of keys with their order in a
-``queues.KeyFifo``. (Until 2026-12-05 the queues were ``KeyFifo`` too and the
-counters a key -> counter dict: the same decisions, measured slower and
-larger; ``bench/hit_ratio.md``.)
+reinsertion a relink. The ghost is a plain dict of key hashes (the store keeps
+no key object for its policies) with their order in a ``queues.HashFifo``.
+(Until 2026-12-05 the queues were FIFOs of keys too and the counters a key ->
+counter dict: the same decisions, measured slower and larger;
+``bench/hit_ratio.md``.)
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (every
 entry skipped was promoted by reads, or is a reinsertion paid by one).
-Per entry: a slot (four array cells) and the handle's 4 bytes in the entry,
-plus the ghost's keys (``GHOST_QUEUE_SHARE`` of a dict slot and a deque slot
-per entry, and the ghost keeps evicted keys' ``bytes`` alive);
-``per_entry_bytes`` is the measured sum.
+Per entry: a node (five array cells), its key's hash (8 bytes) and the
+handle's 4 bytes in the entry, plus the ghost's hashes (``GHOST_QUEUE_SHARE``
+of a dict slot, a deque slot and an ``int`` per entry); ``per_entry_bytes`` is
+the measured sum.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Final
 
+from librt.vecs import append, vec
 from mypy_extensions import i64
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.queues import KeyFifo, SlotLists
-from cache_api.types import Key
+from cache_api.policies.queues import HashFifo, NodeLists
 
 SMALL_QUEUE_SHARE: Final = 0.10
 """Share of the capacity (in entries) for the small, probationary FIFO."""
@@ -75,7 +76,7 @@ S3FIFO_BYTES_PER_ENTRY: Final = 291
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
 of 100 B, six turnovers, 2026-12-05: 531 B per live entry, also at 400 k). It was 589 with a
-key -> counter dict and ``queues.KeyFifo`` queues (2026-12-04) and 638 with ordered-dict
+key -> counter dict and key FIFO queues (2026-12-04) and 638 with ordered-dict
 queues and ghost (2026-11-29). Most of the figure is the ghost: its dict and the evicted keys
 it keeps alive (0.9 of them per entry), then the slot, allocator rounding and hash-table room
 under churn."""
@@ -91,14 +92,16 @@ class S3Fifo(CapacityAware):
 
     def __init__(self, capacity: int = 0) -> None:
         super().__init__(capacity)
-        lists = self._lists = SlotLists()
-        """A slot per stored key, its read counter in ``value``; the small and main queues."""
+        lists = self._lists = NodeLists()
+        """A node per stored entry, its read counter in ``value``; the small and main queues."""
+        self._hashes: vec[i64] = vec[i64]()
+        """Per node: its entry's key hash, for the ghost."""
         self._small: i64 = lists.new_list(0)
         self._main: i64 = lists.new_list(0)
         self._in_small: i64 = 0
         self._in_main: i64 = 0
-        self._ghost: dict[Key, None] = {}
-        self._ghost_order = KeyFifo()
+        self._ghost: dict[int, None] = {}
+        self._ghost_order = HashFifo()
         self._has_evicted = False
         self._capacity = 0
         self._small_max = 0
@@ -113,22 +116,27 @@ class S3Fifo(CapacityAware):
         self._main_max = capacity - self._small_max if capacity else -1
         self._ghost_max = int(capacity * GHOST_QUEUE_SHARE) if capacity else -1
 
-    def on_insert(self, key: Key, expires_at: float) -> i64:
-        """Enter the main queue if the ghost remembers ``key``, else the small queue; the
-        handle is the key's slot."""
+    def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
+        """Enter the main queue if the ghost remembers the key, else the small queue; the
+        handle is the entry's node."""
         ghost = self._ghost
         lists = self._lists
-        if key in ghost:
-            del ghost[key]
-            self._ghost_order.forget(key)
-            slot = lists.add(self._main, key, 0)
+        if key_hash in ghost:
+            del ghost[key_hash]
+            self._ghost_order.forget(key_hash)
+            node = lists.add(self._main, slot, 0)
             self._in_main += 1
         elif not self._has_evicted and self._small_max >= 0 and self._in_small >= self._small_max:
-            slot = lists.add(self._main, key, 0)
+            node = lists.add(self._main, slot, 0)
             self._in_main += 1
         else:
-            slot = lists.add(self._small, key, 0)
+            node = lists.add(self._small, slot, 0)
             self._in_small += 1
+        hashes = self._hashes
+        while len(hashes) <= node:
+            hashes = append(hashes, 0)
+        hashes[node] = key_hash
+        self._hashes = hashes
         # Trimmed here rather than in victim(), so that a key evicted to the
         # ghost during this very write is still recognised (libCacheSim looks
         # the key up in the ghost before it evicts).
@@ -136,17 +144,17 @@ class S3Fifo(CapacityAware):
             ghost_order = self._ghost_order
             while len(ghost_order) > self._ghost_max:
                 del ghost[ghost_order.pop_oldest()]
-        return slot
+        return node
 
-    def on_access(self, key: Key, handle: i64) -> None:
+    def on_access(self, handle: i64) -> None:
         """Count the read (saturating); nothing moves."""
         counters = self._lists.value
         counter = counters[handle]
         if counter != MAX_FREQUENCY:
             counters[handle] = counter + 1
 
-    def on_delete(self, key: Key, handle: i64) -> None:
-        """Forget ``key`` (it is in the small or the main queue, never in the ghost)."""
+    def on_delete(self, handle: i64) -> None:
+        """Forget the entry (it is in the small or the main queue, never in the ghost)."""
         lists = self._lists
         if lists.tag[handle] == self._main:
             self._in_main -= 1
@@ -154,7 +162,7 @@ class S3Fifo(CapacityAware):
             self._in_small -= 1
         lists.remove(handle)
 
-    def victim(self) -> Key:
+    def victim(self) -> i64:
         """Evict from main if it is over its share or small is empty, else from small."""
         self._has_evicted = True
         lists, small, main = self._lists, self._small, self._main
@@ -171,10 +179,10 @@ class S3Fifo(CapacityAware):
                     lists.move_to_newest(main, slot)
                     self._in_main += 1
                     continue
-                key = lists.remove(slot)
-                self._ghost[key] = None
-                self._ghost_order.append(key)
-                return key
+                key_hash = self._hashes[slot]
+                self._ghost[key_hash] = None
+                self._ghost_order.append(key_hash)
+                return lists.remove(slot)
         while True:
             slot = lists.oldest(main)
             counter = counters[slot]

@@ -17,7 +17,7 @@ Why: LRU's hit ratio or better on web workloads (it filters one-hit wonders
 quickly), yet a read only sets a bit: no reordering on the hit path, which in
 a lock-free cache is what scales and here is simply cheap.
 
-How, in O(1): the queue is one list of ``queues.SlotLists``, oldest first;
+How, in O(1): the queue is one list of ``queues.NodeLists``, oldest first;
 each key's slot, which the store keeps in the entry as its handle, holds its
 visited bit in its ``value``, and the hand is a slot, or the list's sentinel
 when the next sweep starts from the oldest entry. A read is one native array
@@ -39,8 +39,8 @@ from typing import ClassVar, Final
 
 from mypy_extensions import i64
 
-from cache_api.policies.queues import SlotLists
-from cache_api.types import Key, Policy
+from cache_api.policies.queues import NodeLists
+from cache_api.types import Policy
 
 SIEVE_BYTES_PER_ENTRY: Final = 178
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
@@ -64,28 +64,27 @@ class Sieve(Policy):
 
     def __init__(self) -> None:
         super().__init__()
-        lists = self._lists = SlotLists()
+        lists = self._lists = NodeLists()
         self._queue: i64 = lists.new_list(0)
         self._hand: i64 = self._queue
-        """The next slot to judge; the queue's sentinel: start from the oldest."""
+        """The next node to judge; the queue's sentinel: start from the oldest."""
 
-    def on_insert(self, key: Key, expires_at: float) -> i64:
-        """Enter at the newest end, unvisited; the handle is the key's slot."""
-        return self._lists.add(self._queue, key, 0)
+    def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
+        """Enter at the newest end, unvisited; the handle is the entry's node."""
+        return self._lists.add(self._queue, slot, 0)
 
-    def on_access(self, key: Key, handle: i64) -> None:
+    def on_access(self, handle: i64) -> None:
         """Set the visited bit; nothing moves."""
         self._lists.value[handle] = VISITED
 
-    def on_delete(self, key: Key, handle: i64) -> None:
-        """Forget ``key``; if the hand was on it, the hand moves to the next newer entry."""
+    def on_delete(self, handle: i64) -> None:
+        """Forget the entry; if the hand was on it, the hand moves to the next newer entry."""
         lists = self._lists
-        slot = handle
-        if slot == self._hand:
-            self._hand = lists.next[slot]
-        lists.remove(slot)
+        if handle == self._hand:
+            self._hand = lists.next[handle]
+        lists.remove(handle)
 
-    def victim(self) -> Key:
+    def victim(self) -> i64:
         """Move the hand to the first unvisited entry, clearing bits on the way; evict it."""
         lists, queue = self._lists, self._queue
         visited, next_ = lists.value, lists.next

@@ -1,8 +1,8 @@
 """A log of uses: the order LRU, OLDEST_FIRST and NEWEST_FIRST evict by.
 
-What: each entry has a slot (its handle, kept by the store in the entry; see
-``types.Policy``), and a use of an entry appends its slot to a log, the slot
-remembering where its latest record is. A record that is not its slot's latest
+What: each entry has a slot (the store's; see ``types.Policy``), and a use of
+an entry appends its slot to a log, the slot remembering where its latest
+record is. A record that is not its slot's latest
 is stale (the entry was used again later, or has left) and is skipped; the
 first current record from the log's old end is the least recently used entry,
 the first from its new end the most recently used. When the log holds more
@@ -20,10 +20,10 @@ number in a native array (the slot's latest position, its only cold access)
 and appends to the log's end, which stays in cache; the store's table is a
 plain ``dict``, without a list node per entry.
 
-How: ``keys[slot]`` names a victim; the log is a ``vec[i32]`` of slots with a
-read position at its old end; positions are indexes into it, renumbered by a
-rewrite. Slots and positions are 32-bit, as the handle in the entry is
-(``types.MAX_HANDLE``).
+How: the log is a ``vec[i32]`` of slots with a read position at its old end;
+positions are indexes into it, renumbered by a rewrite. Slots and positions
+are 32-bit (``types.MAX_HANDLE``); a victim is named by its slot, so the log
+holds no key.
 
 Parameters: ``LOG_SLACK``.
 
@@ -32,9 +32,8 @@ native loop over at most 2n + ``LOG_SLACK`` records (42-48 ms at 1 M entries
 on the benchmark machine on 2026-12-06, a day it ran at half speed), so a pause
 every million uses or so, like the store's expiry wheel rebuild and a dict's
 resize. A victim O(1) amortized (each skipped record was one append). Per
-entry: a key pointer and a position (12 bytes), one to two log records (4 bytes
-each) and the handle in the entry; ``USE_LOG_BYTES_PER_ENTRY`` is the measured
-figure, charged by all three policies.
+entry: a position (4 bytes) and one to two log records (4 bytes each);
+``USE_LOG_BYTES_PER_ENTRY`` is the measured figure, charged by all three policies.
 """
 
 from __future__ import annotations
@@ -44,8 +43,7 @@ from typing import ClassVar, Final
 from librt.vecs import append, pop, vec
 from mypy_extensions import i32, i64
 
-from cache_api.policies.queues import NO_KEY
-from cache_api.types import Key, Policy
+from cache_api.types import Policy
 
 LOG_SLACK: Final = 64
 """Stale records the log tolerates beyond twice its live entries before a rewrite (records)."""
@@ -64,51 +62,46 @@ ordered dict: 49)."""
 
 
 class UseLog(Policy):
-    """Entries in slots, ordered by a log of their uses; a write is a use, a read is not here."""
+    """Entries by slot, ordered by a log of their uses; a write is a use, a read is not here."""
 
     evicts: ClassVar[bool] = True
-    keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = USE_LOG_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
         super().__init__()
-        self._keys: list[Key] = []
         self._latest: vec[i32] = vec[i32]()
         """Per slot: the log position of its latest record (LEFT once its entry left)."""
-        self._free: vec[i32] = vec[i32]()
+        self._live: i64 = 0
         self._log: vec[i32] = vec[i32]()
         self._read: i64 = 0
         """The log's old end: records before it were consumed."""
 
-    def on_insert(self, key: Key, expires_at: float) -> i64:
-        """A new entry is used; its handle is a slot."""
-        free = self._free
-        if len(free):
-            free, freed = pop(free)
-            self._free = free
-            slot = i64(freed)
-            self._keys[slot] = key
-        else:
-            slot = len(self._keys)
-            self._keys.append(key)
-            self._latest = append(self._latest, LEFT)
+    def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
+        """A new entry is used."""
+        latest = self._latest
+        while len(latest) <= slot:
+            latest = append(latest, LEFT)
+        self._latest = latest
+        self._live += 1
         self.use(slot)
-        return slot
+        return 0
 
-    def on_delete(self, key: Key, handle: i64) -> None:
+    def on_delete(self, handle: i64) -> None:
         """The entry left; its records are stale from now on."""
         self._release(handle)
 
-    def victim(self) -> Key:
+    def victim(self) -> i64:
         """The least recently used entry: the first current record from the old end."""
         log, latest = self._log, self._latest
         position = self._read
         while latest[i64(log[position])] != position:
             position += 1
         self._read = position + 1
-        return self._release(i64(log[position]))
+        slot = i64(log[position])
+        self._release(slot)
+        return slot
 
-    def newest(self) -> Key:
+    def newest(self) -> i64:
         """Forget and return the most recently used entry: the first current record from the
         new end (the records after it go too)."""
         log, latest = self._log, self._latest
@@ -118,7 +111,8 @@ class UseLog(Policy):
             if latest[slot] == len(log):
                 break
         self._log = log
-        return self._release(slot)
+        self._release(slot)
+        return slot
 
     def use(self, slot: i64) -> None:
         """Record a use of the entry at ``slot``: it is now the most recently used."""
@@ -126,17 +120,13 @@ class UseLog(Policy):
         position = len(log)
         self._latest[slot] = i32(position)
         self._log = append(log, i32(slot))
-        if position >= 2 * (len(self._keys) - len(self._free)) + LOG_SLACK:
+        if position >= 2 * self._live + LOG_SLACK:
             self._rewrite()
 
-    def _release(self, slot: i64) -> Key:
-        """Free ``slot``; return the key it held."""
-        keys = self._keys
-        key = keys[slot]
-        keys[slot] = NO_KEY
+    def _release(self, slot: i64) -> None:
+        """The entry at ``slot`` left."""
         self._latest[slot] = LEFT
-        self._free = append(self._free, i32(slot))
-        return key
+        self._live -= 1
 
     def _rewrite(self) -> None:
         """Keep only the current records, in order, and renumber their positions."""

@@ -18,25 +18,25 @@ Why: where TTLs say how long a value stays useful, the entry closest to expiry
 has the least life left to serve hits; evicting it loses the fewest future
 hits, and never touches entries the client asked to keep.
 
-How: a dict of live keys to their ``expires_at``, a list of keys per expiry
-second (``deque``), and a min-heap of the seconds that have a list. A delete
-or overwrite only drops the dict entry; the stale reference is skipped when
-its second comes up. When references outnumber live keys by
-``COMPACT_STALE_FACTOR``, the lists are rebuilt. Keys without TTL are kept by
-an ``lru.LRU`` (its log of uses, until 2026-12-06 an ``OrderedDict``): its slot
-plus one is the entry's handle, and handle 0 marks an entry with a TTL. (The
-store's ``expiry.ExpiryWheel`` is the same idea as the buckets, but policies
-may not import it: it sits in the same layer.)
+How: each slot's ``expires_at`` in a native array (``FOREVER`` for an entry
+without TTL, ``GONE`` once it left), a list of slots per expiry second
+(``deque``), and a min-heap of the seconds that have a list. A delete or
+overwrite only marks the slot; the stale reference is skipped when its second
+comes up (a reused slot is judged by its new entry's expiry). When references
+outnumber live entries with a TTL by ``COMPACT_STALE_FACTOR``, the lists are
+rebuilt. Entries without TTL are kept by an ``lru.LRU`` (its log of uses,
+until 2026-12-06 an ``OrderedDict``) under the same slots. (The store's
+``expiry.ExpiryWheel`` is the same idea as the buckets, but policies may not
+import it: it sits in the same layer.)
 
 Parameters: ``EXPIRY_BUCKET_SECONDS``, ``COMPACT_STALE_FACTOR``, ``COMPACT_MIN_REFS``.
 
 Cost: on_insert O(1), plus O(log b) when it opens one of b seconds, plus an
 O(n) rebuild after at least n stale references (amortized O(1)); on_access
 and on_delete O(1); victim() O(1) amortized (each stale reference is skipped
-once) plus O(log b) per second emptied. Per entry with a TTL: a dict slot and
-a list reference; without: ``LRU``'s slot and log records; either: the handle
-in the entry. ``per_entry_bytes`` is the
-measured figure with every entry volatile.
+once) plus O(log b) per second emptied. Per entry: 8 bytes of expiry; with a
+TTL, a list reference and its ``int``; without, ``LRU``'s position and log
+records. ``per_entry_bytes`` is the measured figure with every entry volatile.
 """
 
 from __future__ import annotations
@@ -46,16 +46,17 @@ import math
 from collections import deque
 from typing import ClassVar, Final
 
+from librt.vecs import append, vec
 from mypy_extensions import i64
 
 from cache_api.policies.lru import LRU
-from cache_api.types import FOREVER, Key, Policy
+from cache_api.types import FOREVER, Policy
 
 EXPIRY_BUCKET_SECONDS: Final = 1.0
 """Width of one expiry bucket, in seconds: the precision of "nearest expiry"."""
 
 COMPACT_STALE_FACTOR: Final = 2
-"""Rebuild the buckets when their references exceed this many times the live TTL keys."""
+"""Rebuild the buckets when their references exceed this many times the live TTL entries."""
 
 COMPACT_MIN_REFS: Final = 1024
 """Never rebuild buckets holding fewer references than this."""
@@ -74,74 +75,93 @@ def _second(expires_at: float) -> int:
     return math.floor(expires_at / EXPIRY_BUCKET_SECONDS)
 
 
+GONE: Final = -1.0
+"""A slot's expiry once its entry left (or before one came)."""
+
+
 class VolatileTtl(Policy):
     """Soonest expiry first (to the second); entries without TTL last, by LRU."""
 
     name: ClassVar[str] = "VOLATILE_TTL"
     evicts: ClassVar[bool] = True
-    keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = VOLATILE_TTL_BYTES_PER_ENTRY
 
     def __init__(self) -> None:
         super().__init__()
-        self._expires: dict[Key, float] = {}
-        self._buckets: dict[int, deque[Key]] = {}
+        self._expires: vec[float] = vec[float]()
+        """Per slot: its entry's ``expires_at``, ``FOREVER`` (kept by ``_forever``) or ``GONE``."""
+        self._with_ttl: i64 = 0
+        """Live entries with a TTL."""
+        self._buckets: dict[int, deque[int]] = {}
         self._seconds: list[int] = []
         self._refs = 0
         self._forever = LRU()
-        """Keys without TTL; their handles are its slots plus one."""
+        """Entries without TTL, by the same slots."""
 
-    def on_insert(self, key: Key, expires_at: float) -> i64:
-        """File ``key`` under its expiry second, or append it to the no-TTL LRU list."""
+    def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
+        """File the entry under its expiry second, or append it to the no-TTL LRU list."""
+        expires = self._expires
+        while len(expires) <= slot:
+            expires = append(expires, GONE)
+        self._expires = expires
+        expires[slot] = expires_at
         if expires_at == FOREVER:
-            return self._forever.on_insert(key, expires_at) + 1
-        self._expires[key] = expires_at
-        self._file(key, expires_at)
-        if self._refs > COMPACT_MIN_REFS and self._refs > COMPACT_STALE_FACTOR * len(self._expires):
+            self._forever.on_insert(slot, key_hash, expires_at)
+            return 0
+        self._with_ttl += 1
+        self._file(slot, expires_at)
+        if self._refs > COMPACT_MIN_REFS and self._refs > COMPACT_STALE_FACTOR * self._with_ttl:
             self._buckets.clear()
             self._seconds.clear()
             self._refs = 0
-            for live_key, live_expiry in self._expires.items():
-                self._file(live_key, live_expiry)
+            for live_slot in range(len(expires)):
+                live_expiry = expires[live_slot]
+                if live_expiry not in (GONE, FOREVER):
+                    self._file(live_slot, live_expiry)
         return 0
 
-    def _file(self, key: Key, expires_at: float) -> None:
+    def _file(self, slot: i64, expires_at: float) -> None:
         second = _second(expires_at)
         bucket = self._buckets.get(second)
         if bucket is None:
             bucket = self._buckets[second] = deque()
             heapq.heappush(self._seconds, second)
-        bucket.append(key)
+        bucket.append(int(slot))
         self._refs += 1
 
-    def on_access(self, key: Key, handle: i64) -> None:
+    def on_access(self, handle: i64) -> None:
         """A read refreshes only the LRU position of an entry without TTL."""
-        if handle:
-            self._forever.on_access(key, handle - 1)
+        if self._expires[handle] == FOREVER:
+            self._forever.on_access(handle)
 
-    def on_delete(self, key: Key, handle: i64) -> None:
-        """Forget ``key``; a bucket reference to it becomes stale and is skipped later."""
-        if handle:
-            self._forever.on_delete(key, handle - 1)
+    def on_delete(self, handle: i64) -> None:
+        """Forget the entry; a bucket reference to it becomes stale and is skipped later."""
+        expires = self._expires
+        if expires[handle] == FOREVER:
+            self._forever.on_delete(handle)
         else:
-            del self._expires[key]
+            self._with_ttl -= 1
+        expires[handle] = GONE
 
-    def victim(self) -> Key:
-        """The first live key of the earliest second; without any, the least recently used."""
+    def victim(self) -> i64:
+        """The first live entry of the earliest second; without any, the least recently used."""
         expires, buckets, seconds = self._expires, self._buckets, self._seconds
-        while expires:
+        while self._with_ttl:
             second = seconds[0]
             bucket = buckets[second]
             while bucket:
-                key = bucket.popleft()
+                slot = bucket.popleft()
                 self._refs -= 1
-                expires_at = expires.get(key)
-                if expires_at is not None and _second(expires_at) == second:
-                    del expires[key]
+                expires_at = expires[slot]
+                if expires_at not in (GONE, FOREVER) and _second(expires_at) == second:
+                    expires[slot] = GONE
+                    self._with_ttl -= 1
                     if not bucket:
                         del buckets[second]
                         heapq.heappop(seconds)
-                    return key
+                    return slot
             del buckets[second]
             heapq.heappop(seconds)
-        return self._forever.victim()
+        slot = self._forever.victim()
+        self._expires[slot] = GONE
+        return slot

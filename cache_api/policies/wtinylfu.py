@@ -76,7 +76,7 @@ W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters.
 W_TINYLFU_ADAPTIVE: every read and insert costs a four-counter sketch
 increment in one cache line. Compiled, both counts are native loops over
 ``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
-``bench/hit_ratio.md``. The queues are lists of ``queues.SlotLists`` (see
+``bench/hit_ratio.md``. The queues are lists of ``queues.NodeLists`` (see
 ``WindowedSlru``), which replaced three ``OrderedDict`` (2026-12-04: the same
 decisions, 21-26 % fewer instructions per replayed request); a key's slot is
 its handle, kept by the store in the entry (2026-12-05: 12 % fewer
@@ -96,9 +96,8 @@ from typing import ClassVar, Final
 from mypy_extensions import i64
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
-from cache_api.policies.queues import GhostHashes, SlotLists
+from cache_api.policies.queues import GhostHashes, NodeLists
 from cache_api.policies.sketch import CountingBloomFilter, FrequencySketch
-from cache_api.types import Key
 
 WINDOW_SHARE: Final = 0.01
 """Share of the capacity (in entries) for the admission window (libCacheSim's 1 %; the adaptive
@@ -135,11 +134,11 @@ W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 231
 class WindowedSlru(CapacityAware):
     """The queues both variants share: a window LRU, then main's probation and protected LRUs.
 
-    Every key has one slot in ``_lists``, which the store keeps in the entry as
-    its handle, in one of the queues, each a list of ``SlotLists`` whose
+    Every entry has one node in ``_lists``, which the store keeps in the entry as
+    its handle, in one of the queues, each a list of ``NodeLists`` whose
     sentinel tells which: a hit finds its queue with one array read, and a
     move between queues is a few native array writes. The queues' lengths
-    are kept here, and each key's ``hash`` in its slot's ``value``: the
+    are kept here, and each entry's key ``hash`` in its node's ``value``: the
     frequency counts then hash no key but a new one (compiled, ``hash()``
     boxes half of all hashes into a Python ``int``: measured, about 130
     instructions a count).
@@ -147,7 +146,7 @@ class WindowedSlru(CapacityAware):
 
     def __init__(self, capacity: int) -> None:
         super().__init__(capacity)
-        lists = self._lists = SlotLists()
+        lists = self._lists = NodeLists()
         self._window: i64 = lists.new_list(0)
         self._probation: i64 = lists.new_list(0)
         self._protected: i64 = lists.new_list(0)
@@ -157,25 +156,25 @@ class WindowedSlru(CapacityAware):
         self._in_other: i64 = 0
         """Entries in any other queue of a variant (W_TINYLFU's dropped entries)."""
 
-    def _add(self, key: Key, key_hash: i64, queue: i64) -> i64:
-        """Queue the new ``key`` (whose ``hash`` is ``key_hash``) as the newest of ``queue``;
-        return its slot."""
-        slot = self._lists.add(queue, key, key_hash)
+    def _add(self, slot: i64, key_hash: i64, queue: i64) -> i64:
+        """Queue the new entry at ``slot`` (its key's ``hash`` is ``key_hash``) as the newest
+        of ``queue``; return its node."""
+        node = self._lists.add(queue, slot, key_hash)
         self._count(queue, 1)
-        return slot
+        return node
 
-    def _move(self, slot: i64, queue: i64) -> None:
-        """Move ``slot`` to the newest end of ``queue`` (the same queue or another)."""
+    def _move(self, node: i64, queue: i64) -> None:
+        """Move ``node`` to the newest end of ``queue`` (the same queue or another)."""
         lists = self._lists
-        self._count(lists.tag[slot], -1)
-        lists.move_to_newest(queue, slot)
+        self._count(lists.tag[node], -1)
+        lists.move_to_newest(queue, node)
         self._count(queue, 1)
 
-    def _drop(self, slot: i64) -> Key:
-        """Forget the key at ``slot``; return it."""
+    def _drop(self, node: i64) -> i64:
+        """Forget the entry at ``node``; return its slot."""
         lists = self._lists
-        self._count(lists.tag[slot], -1)
-        return lists.remove(slot)
+        self._count(lists.tag[node], -1)
+        return lists.remove(node)
 
     def _count(self, queue: i64, change: i64) -> None:
         """Add ``change`` to the length of ``queue``."""
@@ -188,8 +187,8 @@ class WindowedSlru(CapacityAware):
         else:
             self._in_other += change
 
-    def on_delete(self, key: Key, handle: i64) -> None:
-        """Forget ``key`` (its counts stay in the sketch)."""
+    def on_delete(self, handle: i64) -> None:
+        """Forget the entry (its counts stay in the sketch)."""
         self._drop(handle)
 
     def _demote_protected(self, protected_max: i64) -> None:
@@ -221,7 +220,8 @@ class WTinyLfuAdaptive(WindowedSlru):
         self._main_max: i64 = 0
         self._protected_max: i64 = 0
         self._probation_max: i64 = 0
-        self._victim: Key | None = None
+        self._victim: i64 = -1
+        self._victim_hash: i64 = 0
         self._victim_frequency = 0
         self._victim_resets = 0
         if capacity:
@@ -255,29 +255,28 @@ class WTinyLfuAdaptive(WindowedSlru):
 
     # ------------------------------------------------------------------- hooks
 
-    def on_insert(self, key: Key, expires_at: float) -> i64:
+    def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
         """Enter the window; count the key. Adaptive: a ghost hit moves the split."""
-        key_hash: i64 = hash(key)
         if self._turned_away.take(key_hash):
             self._set_window(min(self._window_size + WINDOW_STEP, self._capacity))
         elif self._evicted_main.take(key_hash):
             self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
         self._sketch.increment_hash(key_hash)
-        return self._add(key, key_hash, self._window)
+        return self._add(slot, key_hash, self._window)
 
-    def on_access(self, key: Key, handle: i64) -> None:
+    def on_access(self, handle: i64) -> None:
         """Count the read; refresh the LRU position, promoting probation to protected."""
         lists = self._lists
-        slot = handle
-        self._sketch.increment_hash(lists.value[slot])
-        queue = lists.tag[slot]
+        node = handle
+        self._sketch.increment_hash(lists.value[node])
+        queue = lists.tag[node]
         if queue != self._probation:
-            lists.move_to_newest(queue, slot)
+            lists.move_to_newest(queue, node)
             return
-        self._move(slot, self._protected)
+        self._move(node, self._protected)
         self._demote_protected(self._protected_max)
 
-    def victim(self) -> Key:
+    def victim(self) -> i64:
         """The loser of the window candidate's contest with main's victim (see the module)."""
         lists = self._lists
         in_window = self._in_window
@@ -290,30 +289,34 @@ class WTinyLfuAdaptive(WindowedSlru):
             in_window = self._fill_main()
         main = self._probation if self._in_probation else self._protected
         if in_window and in_window >= self._window_max:
-            candidate_slot = lists.oldest(self._window)
+            candidate_node = lists.oldest(self._window)
             if not lists.is_empty(main):
-                victim_slot = lists.oldest(main)
-                victim = lists.keys[victim_slot]
+                victim_node = lists.oldest(main)
+                victim_hash = lists.value[victim_node]
                 sketch = self._sketch
-                if victim is not self._victim or sketch.resets != self._victim_resets:
-                    # Cached while the same key stays main's victim and no halving happens:
+                if (
+                    victim_node != self._victim
+                    or victim_hash != self._victim_hash
+                    or sketch.resets != self._victim_resets
+                ):
+                    # Cached while the same entry stays main's victim and no halving happens:
                     # only its own reads (which move it away) or a collision could change it.
-                    self._victim = victim
-                    self._victim_frequency = sketch.frequency_of_hash(lists.value[victim_slot])
+                    self._victim, self._victim_hash = victim_node, victim_hash
+                    self._victim_frequency = sketch.frequency_of_hash(victim_hash)
                     self._victim_resets = sketch.resets
-                if sketch.frequency_of_hash(lists.value[candidate_slot]) > self._victim_frequency:
-                    self._evict(victim_slot, self._evicted_main)
-                    self._move(candidate_slot, self._probation)
+                if sketch.frequency_of_hash(lists.value[candidate_node]) > self._victim_frequency:
+                    victim = self._evict(victim_node, self._evicted_main)
+                    self._move(candidate_node, self._probation)
                     return victim
-            return self._evict(candidate_slot, self._turned_away)
+            return self._evict(candidate_node, self._turned_away)
         if not lists.is_empty(main):
             return self._evict(lists.oldest(main), self._evicted_main)
         return self._evict(lists.oldest(self._window), self._turned_away)
 
-    def _evict(self, slot: i64, ghost: GhostHashes) -> Key:
-        """Forget the key at ``slot``, remembering it in ``ghost``; return it."""
-        ghost.add(self._lists.value[slot])
-        return self._drop(slot)
+    def _evict(self, node: i64, ghost: GhostHashes) -> i64:
+        """Forget the entry at ``node``, remembering its key in ``ghost``; return its slot."""
+        ghost.add(self._lists.value[node])
+        return self._drop(node)
 
     def _fill_main(self) -> i64:
         """Move window candidates into main without a contest while main has room.
@@ -379,47 +382,46 @@ class WTinyLfu(WindowedSlru):
         self._hits_left = DECAY_PERIOD_PER_ENTRY * max(main, 1)
         self._demote_protected(self._protected_max)
 
-    def on_insert(self, key: Key, expires_at: float) -> i64:
+    def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
         """Enter the window; count the key."""
-        key_hash: i64 = hash(key)
         self._filter.add_hash(key_hash)
-        return self._add(key, key_hash, self._window)
+        return self._add(slot, key_hash, self._window)
 
-    def on_access(self, key: Key, handle: i64) -> None:
+    def on_access(self, handle: i64) -> None:
         """A main hit is counted and promotes; a window hit only refreshes its LRU position."""
         lists = self._lists
-        slot = handle
-        queue = lists.tag[slot]
+        node = handle
+        queue = lists.tag[node]
         if queue == self._window:
-            lists.move_to_newest(queue, slot)
+            lists.move_to_newest(queue, node)
             return
         if queue == self._protected:
-            lists.move_to_newest(queue, slot)
+            lists.move_to_newest(queue, node)
         elif queue == self._probation:
-            self._move(slot, self._protected)
+            self._move(node, self._protected)
             if self._in_protected > self._protected_max:
                 self._move(lists.oldest(self._protected), self._probation)
                 if self._in_probation > self._probation_max:
                     self._move(lists.oldest(self._probation), self._dropped)
         else:
             # Dropped from main by libCacheSim: its read is a miss there and re-inserts.
-            self._move(slot, self._window)
-            self._filter.add_hash(lists.value[slot])
+            self._move(node, self._window)
+            self._filter.add_hash(lists.value[node])
             return
-        self._filter.add_hash(lists.value[slot])
+        self._filter.add_hash(lists.value[node])
         self._hits_left -= 1
         if not self._hits_left:
             self._hits_left = DECAY_PERIOD_PER_ENTRY * max(int(self._main_max), 1)
             self._filter.decay()
 
-    def _enter_main(self, slot: i64) -> None:
+    def _enter_main(self, node: i64) -> None:
         """libCacheSim's ``SLRU_insert``: the lowest segment with room, else probation."""
         if self._in_probation < self._probation_max or self._in_protected >= self._protected_max:
-            self._move(slot, self._probation)
+            self._move(node, self._probation)
         else:
-            self._move(slot, self._protected)
+            self._move(node, self._protected)
 
-    def victim(self) -> Key:
+    def victim(self) -> i64:
         """libCacheSim's ``WTinyLFU_evict``: the window's LRU enters main or contests its victim."""
         lists = self._lists
         if self._in_other:
@@ -432,22 +434,22 @@ class WTinyLfu(WindowedSlru):
         cbf = self._filter
         hashes = lists.value
         while self._in_window:
-            candidate_slot = lists.oldest(self._window)
-            candidate_hash = hashes[candidate_slot]
+            candidate_node = lists.oldest(self._window)
+            candidate_hash = hashes[candidate_node]
             if self._in_probation + self._in_protected < self._main_max:
-                self._enter_main(candidate_slot)  # main has room: in without a contest
+                self._enter_main(candidate_node)  # main has room: in without a contest
                 cbf.add_hash(candidate_hash)
                 continue
             main = self._probation if self._in_probation else self._protected
             if lists.is_empty(main):  # no main space at all (capacity 1): the window is the cache
                 cbf.add_hash(candidate_hash)
-                return self._drop(candidate_slot)
-            victim_slot = lists.oldest(main)
-            victim_count = cbf.estimate_hash(hashes[victim_slot])
+                return self._drop(candidate_node)
+            victim_node = lists.oldest(main)
+            victim_count = cbf.estimate_hash(hashes[victim_node])
             if cbf.add_hash(candidate_hash) > victim_count:  # the candidate's count before this add
-                victim = self._drop(victim_slot)
-                self._enter_main(candidate_slot)
+                victim = self._drop(victim_node)
+                self._enter_main(candidate_node)
                 return victim
-            return self._drop(candidate_slot)
+            return self._drop(candidate_node)
         main = self._probation if self._in_probation else self._protected
         return self._drop(lists.oldest(main))
