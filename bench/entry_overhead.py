@@ -4,9 +4,8 @@ Run: ``python bench/entry_overhead.py [--entries N]``. For each policy it
 starts a fresh Python process that stores N entries of 100-byte values with a
 TTL (so the expiry wheel holds a reference too) and reads the growth of its
 resident set (``VmRSS``). The keys and values are built before the first
-reading. The store keeps the key objects, whose headers (rounded to
-pymalloc's 16-byte blocks) are added back as overhead; it copies each value
-into its packed entry, which the growth already holds in full. What remains
+reading. The store copies each key and value into its packed entry and keeps
+no key object, so the growth holds them in full. What remains
 per entry, beyond ``len(key) + len(value) + len(content_type)``, is the
 overhead: the REJECT figure is
 ``store.ENTRY_OVERHEAD_BYTES``; each policy's extra is its ``per_entry_bytes``.
@@ -39,7 +38,7 @@ from cache_api.server import release_large_frees
 from cache_api.store import Store, entry_size
 
 release_large_frees()
-VALUE_BYTES, TTL_SECONDS, NOW, BLOCK, TURNOVERS = 100, 3600, 1000.0, 16, 6
+VALUE_BYTES, TTL_SECONDS, NOW, TURNOVERS = 100, 3600, 1000.0, 6
 CONTENT_TYPE = b"application/octet-stream"
 
 def rss():
@@ -53,21 +52,17 @@ def rss():
 CHILD = (
     PRELUDE
     + """
-def rounded(size):
-    return (size + BLOCK - 1) // BLOCK * BLOCK
-
 policy, entries = sys.argv[1], int(sys.argv[2])
 keys = [b"key:%08d" % i for i in range(entries)]
 values = [bytes([i % 256]) * VALUE_BYTES for i in range(entries)]
 payload = sum(map(len, keys)) + sum(map(len, values)) + entries * len(CONTENT_TYPE)
-headers = sum(rounded(k.__sizeof__()) for k in keys)
 gc.collect()
 store = Store(make_policy(policy))
 before = rss()
 for key, value in zip(keys, values):
     store.put(key, value, CONTENT_TYPE, TTL_SECONDS, NOW)
 after = rss()
-print((after - before + headers - payload) / entries)
+print((after - before - payload) / entries)
 """
 )
 

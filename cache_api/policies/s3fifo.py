@@ -72,14 +72,14 @@ PROMOTION_READS: Final = 2
 MAX_FREQUENCY: Final = 3
 """Saturation of the per-entry read counter (2 bits): at most 3 extra laps in main."""
 
-S3FIFO_BYTES_PER_ENTRY: Final = 291
+S3FIFO_BYTES_PER_ENTRY: Final = 266
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-05: 531 B per live entry, also at 400 k). It was 589 with a
-key -> counter dict and key FIFO queues (2026-12-04) and 638 with ordered-dict
-queues and ghost (2026-11-29). Most of the figure is the ghost: its dict and the evicted keys
-it keeps alive (0.9 of them per entry), then the slot, allocator rounding and hash-table room
-under churn."""
+of 100 B, six turnovers, 2026-12-06 (late), with the store's own table: 452 B per live entry; 531 B
+on 2026-12-05 with a dict of key objects, 589 with a key -> counter dict and key FIFO queues
+(2026-12-04) and 638 with ordered-dict queues and ghost (2026-11-29). Most of the figure is the
+ghost: its dict, deque and ``int`` of each remembered hash (0.9 of them per entry), then the
+node, the hash kept per node, allocator rounding and hash-table room under churn."""
 
 
 class S3Fifo(CapacityAware):

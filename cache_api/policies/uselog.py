@@ -17,8 +17,8 @@ table for the write-order policies): in a large cache each hit then touched
 four cold places (the node index, the node and both neighbours), about 430 ns
 at 1 M entries, a third of a read's time in process. Here a use writes one
 number in a native array (the slot's latest position, its only cold access)
-and appends to the log's end, which stays in cache; the store's table is a
-plain ``dict``, without a list node per entry.
+and appends to the log's end, which stays in cache; the store's table has no
+list node per entry.
 
 How: the log is a ``vec[i32]`` of slots with a read position at its old end;
 positions are indexes into it, renumbered by a rewrite. Slots and positions
@@ -51,14 +51,14 @@ LOG_SLACK: Final = 64
 LEFT: Final = -1
 """A slot's latest position once its entry left (no record is current)."""
 
-USE_LOG_BYTES_PER_ENTRY: Final = 157
+USE_LOG_BYTES_PER_ENTRY: Final = 34
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
-and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k and 400 k
-entries of 100 B, six turnovers, 2026-12-06: 398 B per live entry under LRU and OLDEST_FIRST,
-394 under NEWEST_FIRST; 411 with 64-bit positions and records, 438 with the ordered dict's
-LRU): a slot's key pointer and position, the log, the handle in the entry and allocator
-rounding. Filled once, 1 M entries cost 32 B an entry more than REJECT's (64-bit: 40; the
-ordered dict: 49)."""
+and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
+of 100 B, six turnovers, 2026-12-06 (late), with the store's own table: 220 B per live entry
+under LRU, 216 under OLDEST_FIRST and 212 under NEWEST_FIRST; earlier that day, with a dict of
+key objects and a key per slot here, 398 and 394; 438 with the ordered dict's LRU): a slot's
+position, the log and allocator rounding, the largest of the three. Filled once, 1 M entries
+cost 8 B an entry more than REJECT's."""
 
 
 class UseLog(Policy):

@@ -121,14 +121,16 @@ PROBATION_PARTS, PROTECTED_PARTS, SLRU_PARTS = 1, 4, 5
 DECAY_PERIOD_PER_ENTRY: Final = 32
 """W_TINYLFU halves its filter every 32 x main-size main hits (libCacheSim's "sample size")."""
 
-W_TINYLFU_BYTES_PER_ENTRY: Final = 195
+W_TINYLFU_BYTES_PER_ENTRY: Final = 82
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
 payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
-entries of 100 B, six turnovers, 2026-12-05: 435 B per live entry; 556 with a key -> slot dict
-instead of handles): queue slots, the handle in the entry, the filter and allocator rounding."""
+entries of 100 B, six turnovers, 2026-12-06 (late), with the store's own table: 268 B per live
+entry; 435 B on 2026-12-05 with a dict of key objects, 556 with a key -> slot dict in the policy
+as well): queue nodes, the handle in the entry, the filter and allocator rounding."""
 
-W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 231
-"""Measured likewise (471 B per live entry; 594 with a key -> slot dict), the ghost included."""
+W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 115
+"""Measured likewise (301 B per live entry; 471 on 2026-12-05, 594 with a key -> slot dict),
+the ghosts included."""
 
 
 class WindowedSlru(CapacityAware):
@@ -138,10 +140,10 @@ class WindowedSlru(CapacityAware):
     its handle, in one of the queues, each a list of ``NodeLists`` whose
     sentinel tells which: a hit finds its queue with one array read, and a
     move between queues is a few native array writes. The queues' lengths
-    are kept here, and each entry's key ``hash`` in its node's ``value``: the
-    frequency counts then hash no key but a new one (compiled, ``hash()``
-    boxes half of all hashes into a Python ``int``: measured, about 130
-    instructions a count).
+    are kept here, and each entry's key ``hash`` (from the store, which hashes
+    every request's key once) in its node's ``value``: the frequency counts
+    then hash no key at all (compiled, ``hash()`` boxes half of all hashes
+    into a Python ``int``: measured, about 130 instructions a count).
     """
 
     def __init__(self, capacity: int) -> None:
