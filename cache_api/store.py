@@ -68,8 +68,6 @@ added on top (``Policy.per_entry_bytes``).
 # Cost: a write copies the value once; a read unpacks 11 to 15 bytes, with
 # ``librt.strings.read_f64_le`` / ``read_i32_le`` and a byte index: compiled, all are native,
 # where ``struct`` built a tuple, a float and an int for every read (about 900 instructions).
-# An eviction or an active expiry hashes the victim's key again (the table needs the hash to
-# find its cell; keeping it would cost 4 bytes an entry).
 ENTRY_HEAD: Final = struct.Struct("<dBh")
 HANDLE: Final = struct.Struct("<i")
 INLINE_TYPE_LENGTH: Final = struct.Struct("<I")
@@ -179,7 +177,7 @@ class Store(Cache):
                         return blob[start:end], self._content_types[content_type]
                     return memoryview(blob)[start:end], self._content_types[content_type]
                 return self._decode(blob)
-            self._expire(slot, key_hash, blob)
+            self._expire(slot, blob)
         self.misses += 1
         return None
 
@@ -204,7 +202,7 @@ class Store(Cache):
             old = self._entries[slot]
             replaced = read_f64_le(old, 0)
             if replaced <= now:
-                self._expire(slot, key_hash, old)
+                self._expire(slot, old)
                 slot = -1
                 old = replaced = None
         old_size: i64 = 0 if old is None else self._size_of(old)
@@ -220,7 +218,7 @@ class Store(Cache):
             victim = self._policy.victim()
             blob = self._entries[victim]
             self._bytes -= self._size_of(blob)
-            self._table.remove(victim, _key_hash(blob))
+            self._table.remove(victim)
             self.evictions += 1
         expires_at = now + ttl if ttl else FOREVER
         if slot < 0:
@@ -244,9 +242,9 @@ class Store(Cache):
             return False
         blob = self._entries[slot]
         if read_f64_le(blob, 0) <= now:
-            self._expire(slot, key_hash, blob)
+            self._expire(slot, blob)
             return False
-        self._unlink(slot, key_hash, blob, self._size_of(blob))
+        self._unlink(slot, blob, self._size_of(blob))
         self.deletes += 1
         return True
 
@@ -257,8 +255,7 @@ class Store(Cache):
             slot = self._wheel.pop_expired(now, self._expiry_of)
             if slot is None:
                 break
-            blob = self._entries[slot]
-            self._expire(slot, _key_hash(blob), blob)
+            self._expire(slot, self._entries[slot])
             reclaimed += 1
         return reclaimed
 
@@ -368,16 +365,15 @@ class Store(Cache):
             slot = self._wheel.pop_expired(now, self._expiry_of)
             if slot is None:
                 return
-            blob = self._entries[slot]
-            self._expire(slot, _key_hash(blob), blob)
+            self._expire(slot, self._entries[slot])
 
-    def _expire(self, slot: i64, key_hash: i64, blob: bytes) -> None:
-        self._unlink(slot, key_hash, blob, self._size_of(blob))
+    def _expire(self, slot: i64, blob: bytes) -> None:
+        self._unlink(slot, blob, self._size_of(blob))
         self.expirations += 1
 
-    def _unlink(self, slot: i64, key_hash: i64, blob: bytes, size: i64) -> None:
-        """Remove the entry ``blob`` at ``slot`` (its key's hash ``key_hash``), of ``size``."""
-        self._table.remove(slot, key_hash)
+    def _unlink(self, slot: i64, blob: bytes, size: i64) -> None:
+        """Remove the entry ``blob`` at ``slot``, of accounted ``size``."""
+        self._table.remove(slot)
         self._release(slot, blob, size)
 
     def _release(self, slot: i64, blob: bytes, size: i64) -> None:
@@ -413,8 +409,3 @@ class Store(Cache):
 def _key_of(blob: bytes) -> Key:
     """The key a stored entry ends with."""
     return blob[len(blob) - read_i16_le(blob, KEY_LENGTH_AT) :]
-
-
-def _key_hash(blob: bytes) -> i64:
-    """``hash`` of the key a stored entry ends with."""
-    return hash(_key_of(blob))

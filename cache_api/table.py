@@ -8,24 +8,29 @@ index of ``cells`` (a power-of-two ``vec[i64]``, linear probing) finds a
 key's slot: a cell holds ``FINGERPRINT_BITS`` of the key's hash above the
 slot number plus one (0: an empty cell). A lookup compares fingerprints, then
 the key itself against the blob's end (``bytes.endswith``, a native memcmp)
-and the key length the blob records at ``KEY_LENGTH_AT``. A removal shifts
-the cells after it back (no tombstones), so a probe always ends at the first
-empty cell.
+and the key length the blob records at ``KEY_LENGTH_AT``. Each slot's
+fingerprint is also kept by slot (``vec[i32]``), so that an entry named only
+by its slot (an eviction, an expiry) finds its cell without hashing its key
+again. A removal shifts the cells after it back (no tombstones), so a probe
+always ends at the first empty cell.
 
 Why, rather than a ``dict`` of key objects: a dict entry (hash, key and value
 pointers, and its index cell) and a separate key object (a 33-byte header
 plus the key, rounded up by the allocator) cost about 90 bytes an entry; here
-the key lives in the entry's blob and an entry costs a list pointer and, at
-most ``MAX_LOAD``, 8 to 16 bytes of cells. The policies and the expiry wheel
-name entries by slot, so no key object is kept alive for them either. A hit
+the key lives in the entry's blob and an entry costs a list pointer, a
+4-byte fingerprint and, at most ``MAX_LOAD``, 10.7 to 21.3 bytes of cells.
+The policies and the expiry wheel name entries by slot, so no key object is
+kept alive for them either. A hit
 touches three places (a cell, the list, the blob) where the dict touched four
-(its index, its entry, the stored key to compare, the value).
+(its index, its entry, the stored key to compare, the value). The hash is
+Python's salted SipHash, as the dict's was, so a client cannot aim keys at
+one chain.
 
 Cost: find, claim and remove O(1) expected (linear probing below
 ``MAX_LOAD``); claim O(n) when the cells double, amortized over the n claims
 before it. The cells never shrink, as a dict's do not until it is rebuilt.
-Per entry: 8 bytes of list, 10.7 to 21.3 bytes of cells, and the key and its
-length in the blob.
+Per entry: 8 bytes of list, 4 of fingerprint, 10.7 to 21.3 bytes of cells,
+and the key and its length in the blob.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ class Table:
     def __init__(self) -> None:
         self.entries: list[bytes] = []
         """Per slot: its entry's blob, or ``EMPTY_BLOB`` for a free slot."""
+        self._prints: vec[i32] = vec[i32]()
+        """Per slot: its key's fingerprint (``fingerprint(hash(key))``)."""
         self._free: vec[i32] = vec[i32]()
         self._cells: vec[i64] = vec[i64]([EMPTY_CELL] * MIN_CELLS)
         self._mask: i64 = MIN_CELLS - 1
@@ -100,23 +107,27 @@ class Table:
         the caller fills ``entries[slot]``."""
         if (self._used + 1) * MAX_LOAD_DENOMINATOR > len(self._cells) * MAX_LOAD_NUMERATOR:
             self._grow()
+        print_ = fingerprint(key_hash)
         free = self._free
         if len(free):
             free, freed = pop(free)
             self._free = free
             slot = i64(freed)
+            self._prints[slot] = i32(print_)
         else:
             slot = len(self.entries)
             self.entries.append(EMPTY_BLOB)
-        self._place((fingerprint(key_hash) << SLOT_BITS) | (slot + 1))
+            self._prints = append(self._prints, i32(print_))
+        self._place((print_ << SLOT_BITS) | (slot + 1))
         self._used += 1
         return slot
 
-    def remove(self, slot: i64, key_hash: i64) -> None:
-        """Forget the entry at ``slot``, whose key's hash is ``key_hash``, and free the slot."""
+    def remove(self, slot: i64) -> None:
+        """Forget the entry at ``slot`` and free the slot."""
         cells, mask = self._cells, self._mask
-        wanted = (fingerprint(key_hash) << SLOT_BITS) | (slot + 1)
-        i = fingerprint(key_hash) & mask
+        print_ = i64(self._prints[slot])
+        wanted = (print_ << SLOT_BITS) | (slot + 1)
+        i = print_ & mask
         while cells[i] != wanted:
             i = (i + 1) & mask
         j = i

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cache_api.policies.queues import (
-    FORGOTTEN_SLACK,
     GHOST_CELLS_PER_KEY,
     NO_OWNER,
     SEQUENCE_BITS,
+    STALE_SLACK,
     GhostHashes,
     HashFifo,
     NodeLists,
@@ -94,45 +95,56 @@ def test_ghost_behaves_as_a_direct_mapped_window(
                 del cells[cell]
 
 
-def test_hash_fifo_skips_forgotten_copies_of_a_hash_queued_again() -> None:
+def test_hash_fifo_skips_taken_records_of_a_hash_queued_again() -> None:
     fifo = HashFifo()
     for h in (1, 2, 3):
         fifo.append(h)
-    fifo.forget(1)
-    fifo.append(1)  # behind 2 and 3 now; its forgotten copy is still at the old end
+    assert fifo.take(1)
+    assert not fifo.take(1)
+    fifo.append(1)  # behind 2 and 3 now; its taken record is still at the old end
     assert len(fifo) == 3
     assert [fifo.pop_oldest() for _ in range(3)] == [2, 3, 1]
     assert len(fifo) == 0
+    with pytest.raises(IndexError):
+        fifo.pop_oldest()
 
 
-def test_hash_fifo_compacts_when_forgotten_copies_pile_up() -> None:
+def test_hash_fifo_compacts_when_stale_records_pile_up() -> None:
     fifo = HashFifo()
     fifo.append(-1)
-    for n in range(10 * FORGOTTEN_SLACK):  # a cache with room: writes and deletes, no pops
-        fifo.append(n)
-        fifo.forget(n)
-        assert len(fifo._order) <= 2 * len(fifo) + FORGOTTEN_SLACK + 1
+    for n in range(10 * STALE_SLACK):  # a ghost whose hashes all come back
+        fifo.append(n * 2**40)
+        assert fifo.take(n * 2**40)
+        assert len(fifo._order) - fifo._read <= 2 * len(fifo) + STALE_SLACK + 1
     assert len(fifo) == 1
     assert fifo.pop_oldest() == -1
 
 
-@given(ops=st.lists(st.tuples(st.sampled_from("apf"), st.integers(0, 12)), max_size=400))
+# Hashes that share their low bits, so that the index's chains, shifts and growth are exercised.
+fifo_hashes = st.integers(0, 40).map(lambda n: (n % 5) + (n << 40) - (n % 2) * 2**62)
+
+
+@given(ops=st.lists(st.tuples(st.sampled_from("aaptq"), fifo_hashes), max_size=400))
 def test_hash_fifo_behaves_as_a_list(ops: list[tuple[str, int]]) -> None:
-    """Appends, pops of the oldest and forgets of queued hashes match a plain list, and
-    the deque never holds more than twice the live hashes plus the slack (and the one append)."""
+    """Appends (a queued hash moves to the newest end), pops of the oldest, takes of any hash
+    and lookups match a plain list, and the records never exceed twice the live hashes plus
+    the slack (and the one append)."""
     fifo = HashFifo()
     model: list[int] = []
     for op, h in ops:
-        if op == "a" and h not in model:
+        if op == "a":
             fifo.append(h)
+            if h in model:
+                model.remove(h)
             model.append(h)
         elif op == "p" and model:
             assert fifo.pop_oldest() == model.pop(0)
-        elif op == "f" and h in model:
-            fifo.forget(h)
-            model.remove(h)
+        elif op == "t":
+            assert fifo.take(h) == (h in model)
+            if h in model:
+                model.remove(h)
         assert len(fifo) == len(model)
-        assert len(fifo._order) <= 2 * len(model) + FORGOTTEN_SLACK + 1
+        assert len(fifo._order) - fifo._read <= 2 * len(model) + STALE_SLACK + 1
     assert [fifo.pop_oldest() for _ in range(len(model))] == model
 
 

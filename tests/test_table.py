@@ -38,7 +38,7 @@ def test_find_compares_the_whole_key_not_a_suffix_or_the_hash() -> None:
 def test_a_removed_slot_is_reused_and_the_chain_behind_it_stays_findable() -> None:
     table = Table()
     slots = [put(table, b"k%d" % i, 3) for i in range(5)]  # one home cell: a chain of 5
-    table.remove(slots[1], 3)
+    table.remove(slots[1])
     assert table.entries[slots[1]] == EMPTY_BLOB
     assert len(table) == 4
     assert [table.find(b"k%d" % i, 3) for i in range(5)] == [
@@ -57,8 +57,8 @@ def test_chains_that_wrap_around_the_end_of_the_cells() -> None:
     keys = [b"w%d" % i for i in range(4)]
     slots = {k: put(table, k, last) for k in keys}  # home: the last cell; three wrap to 0..2
     other = put(table, b"home0", 0)  # home 0, pushed behind the wrapped chain
-    table.remove(slots[keys[0]], last)
-    table.remove(slots[keys[2]], last)
+    table.remove(slots[keys[0]])
+    table.remove(slots[keys[2]])
     assert table.find(b"home0", 0) == other
     assert table.find(keys[1], last) == slots[keys[1]]
     assert table.find(keys[3], last) == slots[keys[3]]
@@ -81,8 +81,7 @@ def test_behaves_as_a_dict(ops: list[tuple[bool, int, int]]) -> None:
         if insert and key not in model:
             model[key] = (put(table, key, key_hash), key_hash)
         elif not insert and key in model:
-            slot, stored_hash = model.pop(key)
-            table.remove(slot, stored_hash)
+            table.remove(model.pop(key)[0])
         assert len(table) == len(model)
     assert len({slot for slot, _ in model.values()}) == len(model)
     for n in range(41):

@@ -3,22 +3,16 @@
 ``NodeLists`` (doubly linked lists of native integer nodes) carry LFU's levels,
 SIEVE's queue, S3_FIFO's and the W-TinyLFUs' queues; ``HashFifo`` carries
 S3_FIFO's ghost, ``GhostHashes`` W_TINYLFU_ADAPTIVE's. (LRU and the write-order
-policies keep a log of uses instead: ``uselog``.) Compiled, a method call on a
-``deque`` looks the method up by name on every call; ``HashFifo`` calls the
-type's own methods, fetched once, with positional arguments.
+policies keep a log of uses instead: ``uselog``.) All are native arrays, so a
+compiled policy calls them directly and boxes no number.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Final, final
 
 from librt.vecs import append, pop, vec
 from mypy_extensions import i64
-
-_popleft: Final = deque.popleft
-_append: Final = deque.append
-
 
 GHOST_CELLS_PER_KEY: Final = 4
 """Cells of a ``GhostHashes`` table per key it remembers (rounded up to a power of two)."""
@@ -112,85 +106,148 @@ class GhostHashes:
         return (self.added - (cell & SEQUENCE_MASK)) & SEQUENCE_MASK < self.size
 
 
-FORGOTTEN_SLACK: Final = 64
-"""Forgotten copies a ``HashFifo`` tolerates beyond its live hashes before it compacts."""
+STALE_SLACK: Final = 64
+"""Stale records a ``HashFifo`` tolerates beyond its live hashes before it compacts (records)."""
+
+MIN_HASH_CELLS: Final = 16
+"""The smallest ``HashFifo`` index (cells; a power of two)."""
 
 
+@final
 class HashFifo:
-    """Key hashes in arrival order: append, pop the oldest, and forget any, each O(1) amortized.
+    """Key hashes in arrival order, exactly: append, take, pop the oldest, each O(1) amortized.
 
     What: a FIFO queue of ``hash(key)`` values for a policy that only ever takes
-    from the old end (S3_FIFO's ghost). ``forget(h)`` removes a hash the caller
-    knows is queued, wherever it is. Hashes stand for keys: the store keeps no
-    key object for its policies, and two keys sharing a 64-bit hash are rarer
-    than anything a hit ratio can show.
+    from the old end and asks whether a hash is queued (S3_FIFO's ghost).
+    ``take(h)`` forgets ``h`` wherever it is and says whether it was there.
+    Hashes stand for keys: the store keeps no key object for its policies, and
+    two keys sharing a 64-bit hash are rarer than anything a hit ratio shows.
 
-    How: a ``deque`` of hashes and a count of forgotten copies per hash. A
-    forgotten hash stays in the deque until it reaches the old end, where
-    ``pop_oldest`` skips it. A hash queued again after being forgotten is behind
-    its forgotten copies, so the first copies of a hash to reach the old end are
-    always the forgotten ones. When forgotten copies outnumber the live hashes
-    (plus ``FORGOTTEN_SLACK``), the deque is rebuilt without them.
+    How: the order is a ``vec[i64]`` of records (hashes) with a read position
+    at its old end; an open-addressing index (linear probing, backward-shift
+    removal, two ``vec[i64]``: hash and position + 1) maps each queued hash to
+    the position of its record. A record whose hash maps elsewhere (taken, or
+    queued again later) is stale and skipped at the old end; when the records
+    exceed twice the live hashes plus ``STALE_SLACK``, the live ones are
+    copied down and renumbered, as ``uselog`` rewrites its log.
 
-    Why, rather than an ``OrderedDict``: no linked node and no second hash table
-    per entry; a pop is a ``popleft`` where ``OrderedDict.popitem`` looked the key
-    up twice and built a tuple (measured in S3_FIFO: see its module).
+    Why, rather than a ``dict`` of hashes and a ``deque`` (until this change):
+    compiled, every dict or deque operation boxed the 64-bit hash into a
+    Python ``int`` and hashed it again; S3_FIFO's replays spent a fifth of
+    their instructions there. Here everything is native arrays.
 
-    Cost: append and pop O(1) amortized (every skipped copy was one forget),
-    forget O(1) amortized over the compactions. Per hash: one deque slot (8
-    bytes) and its ``int`` (32 bytes); a forgotten hash holds a dict entry until
-    its copy leaves.
+    Cost: append, take and pop O(1) amortized (expected, below ``MAX_LOAD``
+    of the index); a compaction O(n) after at least n appends or takes. Per
+    hash: one or two 8-byte records and 21 to 43 bytes of index.
     """
 
-    __slots__ = ("_forgotten", "_live", "_order")
-
     def __init__(self) -> None:
-        self._order: deque[int] = deque()
-        self._forgotten: dict[int, int] = {}
-        self._live = 0
+        self._order: vec[i64] = vec[i64]()
+        self._read: i64 = 0
+        self._hashes: vec[i64] = vec[i64]([0] * MIN_HASH_CELLS)
+        self._positions: vec[i64] = vec[i64]([0] * MIN_HASH_CELLS)
+        """Per cell: the position of its hash's record plus one (0: an empty cell)."""
+        self._mask: i64 = MIN_HASH_CELLS - 1
+        self._live: i64 = 0
 
     def __len__(self) -> int:
-        return self._live
+        return int(self._live)
 
-    def append(self, h: int) -> None:
-        """Queue ``h`` as the newest."""
-        _append(self._order, h)
-        self._live += 1
-
-    def pop_oldest(self) -> int:
-        """Remove and return the oldest live hash (IndexError if there is none)."""
-        order = self._order
-        forgotten = self._forgotten
-        while True:
-            h = _popleft(order)
-            if forgotten and self._skip(h):
-                continue
-            self._live -= 1
-            return h
-
-    def forget(self, h: int) -> None:
-        """Remove ``h``, which must be queued (live) here."""
-        forgotten = self._forgotten
-        forgotten[h] = forgotten.get(h, 0) + 1
-        self._live -= 1
-        if len(self._order) > 2 * self._live + FORGOTTEN_SLACK:
+    def append(self, h: i64) -> None:
+        """Queue ``h`` as the newest (a queued ``h`` moves to the newest end)."""
+        position = len(self._order)
+        self._order = append(self._order, h)
+        i = self._cell_of(h)
+        if i >= 0:
+            self._positions[i] = position + 1
+        else:
+            if (self._live + 1) * 4 > len(self._hashes) * 3:
+                self._grow()
+            self._place(h, position + 1)
+            self._live += 1
+        if len(self._order) - self._read > 2 * self._live + STALE_SLACK:
             self._compact()
 
-    def _skip(self, h: int) -> bool:
-        """Whether this copy of ``h`` was forgotten (and consume it)."""
-        forgotten = self._forgotten
-        copies = forgotten.get(h, 0)
-        if not copies:
+    def take(self, h: i64) -> bool:
+        """Forget ``h``; whether it was queued."""
+        i = self._cell_of(h)
+        if i < 0:
             return False
-        if copies == 1:
-            del forgotten[h]
-        else:
-            forgotten[h] = copies - 1
+        self._remove_cell(i)
+        if len(self._order) - self._read > 2 * self._live + STALE_SLACK:
+            self._compact()
         return True
 
+    def pop_oldest(self) -> i64:
+        """Remove and return the oldest queued hash (IndexError if there is none)."""
+        if not self._live:
+            raise IndexError("pop from an empty HashFifo")
+        order = self._order
+        while True:
+            position = self._read
+            h = order[position]
+            self._read = position + 1
+            i = self._cell_of(h)
+            if i >= 0 and self._positions[i] == position + 1:
+                self._remove_cell(i)
+                return h
+
+    def _cell_of(self, h: i64) -> i64:
+        """The cell holding ``h``, or -1."""
+        hashes, positions, mask = self._hashes, self._positions, self._mask
+        i = h & mask
+        while positions[i]:
+            if hashes[i] == h:
+                return i
+            i = (i + 1) & mask
+        return -1
+
+    def _place(self, h: i64, position: i64) -> None:
+        hashes, positions, mask = self._hashes, self._positions, self._mask
+        i = h & mask
+        while positions[i]:
+            i = (i + 1) & mask
+        hashes[i] = h
+        positions[i] = position
+
+    def _remove_cell(self, i: i64) -> None:
+        """Empty cell ``i``, shifting the cells of its chain back."""
+        hashes, positions, mask = self._hashes, self._positions, self._mask
+        j = i
+        while True:
+            j = (j + 1) & mask
+            if not positions[j]:
+                break
+            home = hashes[j] & mask
+            if (i < j and (home <= i or home > j)) or (j < i and home <= i and home > j):
+                hashes[i] = hashes[j]
+                positions[i] = positions[j]
+                i = j
+        positions[i] = 0
+        self._live -= 1
+
+    def _grow(self) -> None:
+        old_hashes, old_positions = self._hashes, self._positions
+        width = 2 * len(old_hashes)
+        self._hashes = vec[i64]([0] * width)
+        self._positions = vec[i64]([0] * width)
+        self._mask = width - 1
+        for i in range(len(old_hashes)):
+            if old_positions[i]:
+                self._place(old_hashes[i], old_positions[i])
+
     def _compact(self) -> None:
-        """Rebuild the deque with only the live hashes, in order."""
-        self._order = deque(h for h in self._order if not self._skip(h))
+        """Keep only the live records, in order, and renumber their positions."""
+        order = self._order
+        kept = vec[i64]()
+        for position in range(self._read, len(order)):
+            h = order[position]
+            i = self._cell_of(h)
+            if i >= 0 and self._positions[i] == position + 1:
+                self._positions[i] = len(kept) + 1
+                kept = append(kept, h)
+        self._order = kept
+        self._read = 0
 
 
 NO_OWNER: Final = -1

@@ -36,8 +36,8 @@ of live entries the first time the store asks for a victim.
 How: the small and main queues are two lists of ``queues.NodeLists``; an
 entry's node, which the store keeps in the entry as its handle, holds its read
 counter in its ``value``, so a read is one native array write and a
-reinsertion a relink. The ghost is a plain dict of key hashes (the store keeps
-no key object for its policies) with their order in a ``queues.HashFifo``.
+reinsertion a relink. The ghost is a ``queues.HashFifo`` of key hashes (the
+store keeps no key object for its policies), in native arrays.
 (Until 2026-12-05 the queues were FIFOs of keys too and the counters a key ->
 counter dict: the same decisions, measured slower and larger;
 ``bench/hit_ratio.md``.)
@@ -46,8 +46,8 @@ Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (every
 entry skipped was promoted by reads, or is a reinsertion paid by one).
 Per entry: a node (five array cells), its key's hash (8 bytes) and the
 handle's 4 bytes in the entry, plus the ghost's hashes (``GHOST_QUEUE_SHARE``
-of a dict slot, a deque slot and an ``int`` per entry); ``per_entry_bytes`` is
-the measured sum.
+of one to two 8-byte records and 21 to 43 bytes of index per entry);
+``per_entry_bytes`` is the measured sum.
 """
 
 from __future__ import annotations
@@ -72,14 +72,15 @@ PROMOTION_READS: Final = 2
 MAX_FREQUENCY: Final = 3
 """Saturation of the per-entry read counter (2 bits): at most 3 extra laps in main."""
 
-S3FIFO_BYTES_PER_ENTRY: Final = 266
+S3FIFO_BYTES_PER_ENTRY: Final = 136
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-06 (late), with the store's own table: 452 B per live entry; 531 B
-on 2026-12-05 with a dict of key objects, 589 with a key -> counter dict and key FIFO queues
-(2026-12-04) and 638 with ordered-dict queues and ghost (2026-11-29). Most of the figure is the
-ghost: its dict, deque and ``int`` of each remembered hash (0.9 of them per entry), then the
-node, the hash kept per node, allocator rounding and hash-table room under churn."""
+of 100 B, six turnovers, 2026-12-07, with the store's own table and the ghost in native arrays:
+322 B per live entry; 452 B the evening before with the ghost as a dict and a deque of hashes,
+531 B on 2026-12-05 with a dict of key objects, 589 with a key -> counter dict and key FIFO
+queues (2026-12-04) and 638 with ordered-dict queues and ghost (2026-11-29)): the node, the
+hash kept per node, the ghost's records and index (0.9 remembered hashes per entry), allocator
+rounding and table room under churn."""
 
 
 class S3Fifo(CapacityAware):
@@ -100,8 +101,8 @@ class S3Fifo(CapacityAware):
         self._main: i64 = lists.new_list(0)
         self._in_small: i64 = 0
         self._in_main: i64 = 0
-        self._ghost: dict[int, None] = {}
-        self._ghost_order = HashFifo()
+        self._ghost = HashFifo()
+        """The key hashes of the entries evicted from small, oldest first."""
         self._has_evicted = False
         self._capacity = 0
         self._small_max = 0
@@ -121,12 +122,9 @@ class S3Fifo(CapacityAware):
         handle is the entry's node."""
         ghost = self._ghost
         lists = self._lists
-        if key_hash in ghost:
-            del ghost[key_hash]
-            self._ghost_order.forget(key_hash)
-            node = lists.add(self._main, slot, 0)
-            self._in_main += 1
-        elif not self._has_evicted and self._small_max >= 0 and self._in_small >= self._small_max:
+        if ghost.take(key_hash) or (
+            not self._has_evicted and self._small_max >= 0 and self._in_small >= self._small_max
+        ):
             node = lists.add(self._main, slot, 0)
             self._in_main += 1
         else:
@@ -141,9 +139,8 @@ class S3Fifo(CapacityAware):
         # ghost during this very write is still recognised (libCacheSim looks
         # the key up in the ghost before it evicts).
         if self._ghost_max >= 0:
-            ghost_order = self._ghost_order
-            while len(ghost_order) > self._ghost_max:
-                del ghost[ghost_order.pop_oldest()]
+            while len(ghost) > self._ghost_max:
+                ghost.pop_oldest()
         return node
 
     def on_access(self, handle: i64) -> None:
@@ -172,23 +169,21 @@ class S3Fifo(CapacityAware):
             self._resize(capacity)
         if self._in_small and self._in_main <= self._main_max:
             while self._in_small:
-                slot = lists.oldest(small)
+                node = lists.oldest(small)
                 self._in_small -= 1
-                if counters[slot] >= PROMOTION_READS:
-                    counters[slot] = 0
-                    lists.move_to_newest(main, slot)
+                if counters[node] >= PROMOTION_READS:
+                    counters[node] = 0
+                    lists.move_to_newest(main, node)
                     self._in_main += 1
                     continue
-                key_hash = self._hashes[slot]
-                self._ghost[key_hash] = None
-                self._ghost_order.append(key_hash)
-                return lists.remove(slot)
+                self._ghost.append(self._hashes[node])
+                return lists.remove(node)
         while True:
-            slot = lists.oldest(main)
-            counter = counters[slot]
+            node = lists.oldest(main)
+            counter = counters[node]
             if counter:
-                counters[slot] = counter - 1
-                lists.move_to_newest(main, slot)
+                counters[node] = counter - 1
+                lists.move_to_newest(main, node)
                 continue
             self._in_main -= 1
-            return lists.remove(slot)
+            return lists.remove(node)

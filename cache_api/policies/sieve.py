@@ -18,8 +18,8 @@ quickly), yet a read only sets a bit: no reordering on the hit path, which in
 a lock-free cache is what scales and here is simply cheap.
 
 How, in O(1): the queue is one list of ``queues.NodeLists``, oldest first;
-each key's slot, which the store keeps in the entry as its handle, holds its
-visited bit in its ``value``, and the hand is a slot, or the list's sentinel
+each entry's node, which the store keeps in the entry as its handle, holds its
+visited bit in its ``value``, and the hand is a node, or the list's sentinel
 when the next sweep starts from the oldest entry. A read is one native array
 write; the hand steps through native arrays. (Until 2026-12-04 the
 queue was cut at the hand into two ordered dicts and the bits were a set
@@ -28,7 +28,7 @@ of keys: the same decisions, measured slower.)
 Parameters: none.
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (each step
-of the hand clears a bit that a read set, or evicts). Per entry: a slot and
+of the hand clears a bit that a read set, or evicts). Per entry: a node and
 the handle's 4 bytes in the entry; ``per_entry_bytes`` is the measured
 steady-state figure.
 """
@@ -52,7 +52,7 @@ rounding."""
 
 
 VISITED: Final = 1
-"""A slot's ``value`` once its key was read (0: not since the hand last passed)."""
+"""A node's ``value`` once its entry was read (0: not since the hand last passed)."""
 
 
 class Sieve(Policy):

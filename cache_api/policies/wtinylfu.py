@@ -78,10 +78,10 @@ increment in one cache line. Compiled, both counts are native loops over
 ``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
 ``bench/hit_ratio.md``. The queues are lists of ``queues.NodeLists`` (see
 ``WindowedSlru``), which replaced three ``OrderedDict`` (2026-12-04: the same
-decisions, 21-26 % fewer instructions per replayed request); a key's slot is
-its handle, kept by the store in the entry (2026-12-05: 12 % fewer
+decisions, 21-26 % fewer instructions per replayed request); an entry's node
+is its handle, kept by the store in the entry (2026-12-05: 12 % fewer
 instructions again, and 121 B less resident memory per entry under churn than
-a key -> slot dict). Per entry: a slot (four array cells and the key's hash),
+a key -> slot dict). Per entry: a node (five array cells, the key's hash one),
 the handle's 4 bytes in the entry, and the counters (W_TINYLFU 14.4 bytes,
 the adaptive variant 32-64), and for the adaptive variant the ghosts' cells
 (8 bytes each, 4 to 8 per ghost key: 6.4 to 12.8 bytes per entry);
