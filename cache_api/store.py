@@ -37,14 +37,14 @@ from cache_api.expiry import COMPACT_MIN_REFS, ExpiryWheel
 from cache_api.table import KEY_LENGTH_AT, MAX_KEY_BYTES, Table
 from cache_api.types import FOREVER, Cache, Found, Key, Policy, PutResult
 
-ENTRY_OVERHEAD_BYTES: Final = 53
+ENTRY_OVERHEAD_BYTES: Final = 59
 """Bytes one entry costs beyond its key, value and Content-Type lengths.
 
 Measured as resident memory by ``bench/entry_overhead.py``: 1 M entries of
 100-byte values with a TTL and the default Content-Type (shared between
 entries, yet charged to each) grew RSS by this much per entry beyond those
-lengths (2026-12-06, late; 107 B with a dict of key objects): the table's list
-pointer and cells, the packed entry's ``bytes`` header and head, and the
+lengths (2026-12-07; 107 B with a dict of key objects): the table's list
+pointer, fingerprint and cells, the packed entry's ``bytes`` header and head, and the
 wheel reference, with pymalloc's rounding. The policy's own bookkeeping is
 added on top (``Policy.per_entry_bytes``).
 """

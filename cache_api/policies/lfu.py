@@ -98,10 +98,10 @@ def next_draw(draw: i64) -> i64:
     return (draw * DRAW_MULTIPLIER + DRAW_INCREMENT) & (DRAW_RANGE - 1)
 
 
-LFU_BYTES_PER_ENTRY: Final = 73
+LFU_BYTES_PER_ENTRY: Final = 75
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-06 (late), with the store's own table: 259 B per live entry; 425 B
+of 100 B, six turnovers, 2026-12-07, with the store's own table: 267 B per live entry; 425 B
 on 2026-12-05 with a dict of key objects, 546 with a key -> slot dict in the policy as well,
 656 with the ordered dicts before that): a node in ``NodeLists``, the handle in the entry,
 allocator rounding and the levels' sentinels."""

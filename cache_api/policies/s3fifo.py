@@ -72,11 +72,11 @@ PROMOTION_READS: Final = 2
 MAX_FREQUENCY: Final = 3
 """Saturation of the per-entry read counter (2 bits): at most 3 extra laps in main."""
 
-S3FIFO_BYTES_PER_ENTRY: Final = 136
+S3FIFO_BYTES_PER_ENTRY: Final = 131
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
 of 100 B, six turnovers, 2026-12-07, with the store's own table and the ghost in native arrays:
-322 B per live entry; 452 B the evening before with the ghost as a dict and a deque of hashes,
+323 B per live entry; 452 B the evening before with the ghost as a dict and a deque of hashes,
 531 B on 2026-12-05 with a dict of key objects, 589 with a key -> counter dict and key FIFO
 queues (2026-12-04) and 638 with ordered-dict queues and ghost (2026-11-29)): the node, the
 hash kept per node, the ghost's records and index (0.9 remembered hashes per entry), allocator

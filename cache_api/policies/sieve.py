@@ -42,10 +42,10 @@ from mypy_extensions import i64
 from cache_api.policies.queues import NodeLists
 from cache_api.types import Policy
 
-SIEVE_BYTES_PER_ENTRY: Final = 63
+SIEVE_BYTES_PER_ENTRY: Final = 61
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-06 (late), with the store's own table: 249 B per live entry; 418 B
+of 100 B, six turnovers, 2026-12-07, with the store's own table: 253 B per live entry; 418 B
 on 2026-12-05 with a dict of key objects, 539 with a key -> slot dict in the policy as well,
 542 with the ordered dicts before that): a node, the handle in the entry and allocator
 rounding."""

@@ -51,11 +51,11 @@ LOG_SLACK: Final = 64
 LEFT: Final = -1
 """A slot's latest position once its entry left (no record is current)."""
 
-USE_LOG_BYTES_PER_ENTRY: Final = 34
+USE_LOG_BYTES_PER_ENTRY: Final = 30
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B, six turnovers, 2026-12-06 (late), with the store's own table: 220 B per live entry
-under LRU, 216 under OLDEST_FIRST and 212 under NEWEST_FIRST; earlier that day, with a dict of
+of 100 B, six turnovers, 2026-12-07, with the store's own table: 222 B per live entry
+under LRU and OLDEST_FIRST, 218 under NEWEST_FIRST; on 2026-12-06, with a dict of
 key objects and a key per slot here, 398 and 394; 438 with the ordered dict's LRU): a slot's
 position, the log and allocator rounding, the largest of the three. Filled once, 1 M entries
 cost 8 B an entry more than REJECT's."""

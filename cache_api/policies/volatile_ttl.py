@@ -61,11 +61,11 @@ COMPACT_STALE_FACTOR: Final = 2
 COMPACT_MIN_REFS: Final = 1024
 """Never rebuild buckets holding fewer references than this."""
 
-VOLATILE_TTL_BYTES_PER_ENTRY: Final = 72
+VOLATILE_TTL_BYTES_PER_ENTRY: Final = 71
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its payload
 and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k entries
-of 100 B with a TTL, six turnovers, 2026-12-06 (late), with the store's own table and the policy's
-arrays by slot: 258 B per live entry; 523 B earlier that day with a dict of key objects and a
+of 100 B with a TTL, six turnovers, 2026-12-07, with the store's own table and the policy's
+arrays by slot: 263 B per live entry; 523 B on 2026-12-06 with a dict of key objects and a
 dict of keys in the policy; 466 on 2026-11-29, when it was first charged this way): the
 expiry per slot, the bucket reference and its ``int``, allocator rounding."""
 

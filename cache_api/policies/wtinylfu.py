@@ -121,15 +121,15 @@ PROBATION_PARTS, PROTECTED_PARTS, SLRU_PARTS = 1, 4, 5
 DECAY_PERIOD_PER_ENTRY: Final = 32
 """W_TINYLFU halves its filter every 32 x main-size main hits (libCacheSim's "sample size")."""
 
-W_TINYLFU_BYTES_PER_ENTRY: Final = 82
+W_TINYLFU_BYTES_PER_ENTRY: Final = 76
 """Charged per entry under ``MAX_MEMORY``: what a full cache under churn holds beyond its
 payload and ``store.ENTRY_OVERHEAD_BYTES``, as RSS (``bench/entry_overhead.py --churn``, 200 k
-entries of 100 B, six turnovers, 2026-12-06 (late), with the store's own table: 268 B per live
+entries of 100 B, six turnovers, 2026-12-07, with the store's own table: 268 B per live
 entry; 435 B on 2026-12-05 with a dict of key objects, 556 with a key -> slot dict in the policy
 as well): queue nodes, the handle in the entry, the filter and allocator rounding."""
 
-W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 115
-"""Measured likewise (301 B per live entry; 471 on 2026-12-05, 594 with a key -> slot dict),
+W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 113
+"""Measured likewise (305 B per live entry; 471 on 2026-12-05, 594 with a key -> slot dict),
 the ghosts included."""
 
 
