@@ -36,6 +36,7 @@ COMPILED = [
     "cache_api/store.py",
     "cache_api/expiry.py",
     "cache_api/table.py",
+    "cache_api/probing.py",
     *sorted(path for path in glob("cache_api/policies/*.py") if not path.endswith("__init__.py")),
 ]
 COMPILED_GROUP = "cache_api"

@@ -11,8 +11,8 @@ the key itself against the blob's end (``bytes.endswith``, a native memcmp)
 and the key length the blob records at ``KEY_LENGTH_AT``. Each slot's
 fingerprint is also kept by slot (``vec[i32]``), so that an entry named only
 by its slot (an eviction, an expiry) finds its cell without hashing its key
-again. A removal shifts the cells after it back (no tombstones), so a probe
-always ends at the first empty cell.
+again. A removal shifts the cells after it back (``probing.may_fill``; no
+tombstones), so a probe always ends at the first empty cell.
 
 Why, rather than a ``dict`` of key objects: a dict entry (hash, key and value
 pointers, and its index cell) and a separate key object (a 33-byte header
@@ -40,6 +40,8 @@ from typing import Final, final
 from librt.strings import read_i16_le
 from librt.vecs import append, pop, vec
 from mypy_extensions import i32, i64
+
+from cache_api.probing import may_fill
 
 KEY_LENGTH_AT: Final = 9
 """Where a blob records its key's length (``int16``, little-endian); the key is its last bytes."""
@@ -137,7 +139,7 @@ class Table:
             if cell == EMPTY_CELL:
                 break
             home = (cell >> SLOT_BITS) & mask
-            if (i < j and (home <= i or home > j)) or (j < i and home <= i and home > j):
+            if may_fill(i, j, home):
                 cells[i] = cell
                 i = j
         cells[i] = EMPTY_CELL

@@ -9,6 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cache_api"
 
 LAYERS = {
     "types": 0,
+    "probing": 0,
     "traffic": 1,
     "policies": 1,
     "expiry": 1,

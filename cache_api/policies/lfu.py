@@ -164,13 +164,13 @@ class LFU(CapacityAware):
             if level == self._last_level:
                 self._last_level = -1
 
-    def on_insert(self, node: i64, key_hash: i64, expires_at: float) -> i64:
+    def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
         """File the entry at the initial counter; the handle is its node."""
         self._ticks -= 1
         if not self._ticks:
             self._next_epoch()
         level = self._epoch + INITIAL_COUNTER
-        node = self._lists.add(self._head_of(level), node, 0)
+        node = self._lists.add(self._head_of(level), slot, 0)
         self._live += 1
         if level < self._lowest or self._live == 1:
             self._lowest = level

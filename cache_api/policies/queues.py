@@ -14,6 +14,8 @@ from typing import Final, final
 from librt.vecs import append, pop, vec
 from mypy_extensions import i64
 
+from cache_api.probing import may_fill
+
 GHOST_CELLS_PER_KEY: Final = 4
 """Cells of a ``GhostHashes`` table per key it remembers (rounded up to a power of two)."""
 
@@ -125,8 +127,9 @@ class HashFifo:
 
     How: the order is a ``vec[i64]`` of records (hashes) with a read position
     at its old end; an open-addressing index (linear probing, backward-shift
-    removal, two ``vec[i64]``: hash and position + 1) maps each queued hash to
-    the position of its record. A record whose hash maps elsewhere (taken, or
+    removal by ``probing.may_fill``, two ``vec[i64]``: hash and position + 1)
+    maps each queued hash to the position of its record. A record whose hash
+    maps elsewhere (taken, or
     queued again later) is stale and skipped at the old end; when the records
     exceed twice the live hashes plus ``STALE_SLACK``, the live ones are
     copied down and renumbered, as ``uselog`` rewrites its log.
@@ -219,7 +222,7 @@ class HashFifo:
             if not positions[j]:
                 break
             home = hashes[j] & mask
-            if (i < j and (home <= i or home > j)) or (j < i and home <= i and home > j):
+            if may_fill(i, j, home):
                 hashes[i] = hashes[j]
                 positions[i] = positions[j]
                 i = j
