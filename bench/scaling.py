@@ -1,7 +1,7 @@
 """Scaling: GET/s as the cache grows, and PUT/s when every write evicts.
 
-* GET scaling: one server per size in ``levels``, all loaded first, then
-  measured in turn in each repetition; wrk GETs uniformly random stored keys
+* GET scaling: per repetition, a fresh server per size in ``levels``, all
+  loaded first, then measured in turn; wrk GETs uniformly random stored keys
   (100 B, c64).
 * GET by policy: the same GET hits (10 k keys) on a fresh server per policy,
   the policies interleaved per repetition: what each policy's read hook costs
@@ -76,21 +76,23 @@ class Level:
 def get_scaling(levels: list[int], reps: int, duration_s: int, progress: Progress) -> list[Level]:
     """GET hits over all stored keys at each cache size in ``levels``, interleaved.
 
-    One server per level, each loaded with keys 0..level-1 before any is measured;
-    then every repetition measures each level in turn (after a short warm-up, as a
-    switch of server leaves the CPU caches cold), so that a noisy stretch of the
-    machine lands on all levels alike rather than on the one measured then.
+    Every repetition starts a fresh server per level and loads it with keys
+    0..level-1, then measures each level in turn (after a short warm-up, as a
+    switch of server leaves the CPU caches cold). Interleaving lands a noisy
+    stretch of the machine on all levels alike; a fresh set of servers per
+    repetition keeps one process's luck (its hash seed and memory placement,
+    worth +-4 % between otherwise equal servers on these VMs) out of the median.
     """
     results = {level: Level(str(level)) for level in levels}
-    with contextlib.ExitStack() as stack:
-        servers: dict[int, Server] = {}
-        for level in levels:
-            server = stack.enter_context(contenders.ours())
-            report = loader.http_put_range(server.port, range(level), VALUE_BYTES, TTL_S)
-            if report.failed:
-                raise RuntimeError(f"loading failed: {report.statuses}")
-            servers[level] = server
-        for _ in range(reps):
+    for _ in range(reps):
+        with contextlib.ExitStack() as stack:
+            servers: dict[int, Server] = {}
+            for level in levels:
+                server = stack.enter_context(contenders.ours())
+                report = loader.http_put_range(server.port, range(level), VALUE_BYTES, TTL_S)
+                if report.failed:
+                    raise RuntimeError(f"loading failed: {report.statuses}")
+                servers[level] = server
             for level, server in servers.items():
                 get_args = [HIT_PREFIX, str(level)]
                 run_wrk(server.port, "get.lua", get_args, CONNECTIONS, WARMUP_S)
