@@ -1,8 +1,8 @@
 """Scaling: GET/s as the cache grows, and PUT/s when every write evicts.
 
-* GET scaling: per repetition, a fresh server per size in ``levels``, all
-  loaded first, then measured in turn; wrk GETs uniformly random stored keys
-  (100 B, c64).
+* GET scaling: per set, a fresh server per size in ``levels``, all loaded
+  first, then measured in turn, in rounds; wrk GETs uniformly random stored
+  keys (100 B, c64).
 * GET by policy: the same GET hits (10 k keys) on a fresh server per policy,
   the policies interleaved per repetition: what each policy's read hook costs
   over HTTP (issue 5 asks the recommended one for >= 0.9x LRU's GET/s).
@@ -73,18 +73,21 @@ class Level:
         }
 
 
-def get_scaling(levels: list[int], reps: int, duration_s: int, progress: Progress) -> list[Level]:
+def get_scaling(
+    levels: list[int], sets: int, rounds: int, duration_s: int, progress: Progress
+) -> list[Level]:
     """GET hits over all stored keys at each cache size in ``levels``, interleaved.
 
-    Every repetition starts a fresh server per level and loads it with keys
-    0..level-1, then measures each level in turn (after a short warm-up, as a
-    switch of server leaves the CPU caches cold). Interleaving lands a noisy
-    stretch of the machine on all levels alike; a fresh set of servers per
-    repetition keeps one process's luck (its hash seed and memory placement,
-    worth +-4 % between otherwise equal servers on these VMs) out of the median.
+    ``sets`` times, a fresh server per level is started and loaded with keys
+    0..level-1; then each level is measured in turn, ``rounds`` times (after a
+    short warm-up, as a switch of server leaves the CPU caches cold).
+    Interleaving lands a noisy stretch of the machine on all levels alike; a
+    fresh set of servers keeps one process's luck (its hash seed and memory
+    placement, worth +-4 % between otherwise equal servers on these VMs) from
+    deciding every sample of its level.
     """
     results = {level: Level(str(level)) for level in levels}
-    for _ in range(reps):
+    for _ in range(sets):
         with contextlib.ExitStack() as stack:
             servers: dict[int, Server] = {}
             for level in levels:
@@ -93,12 +96,13 @@ def get_scaling(levels: list[int], reps: int, duration_s: int, progress: Progres
                 if report.failed:
                     raise RuntimeError(f"loading failed: {report.statuses}")
                 servers[level] = server
-            for level, server in servers.items():
-                get_args = [HIT_PREFIX, str(level)]
-                run_wrk(server.port, "get.lua", get_args, CONNECTIONS, WARMUP_S)
-                sample = run_wrk(server.port, "get.lua", get_args, CONNECTIONS, duration_s)
-                results[level].samples.append(sample)
-                progress(f"  GET with {level:>9,} objects: {sample.rps:>10,.0f} req/s")
+            for _ in range(rounds):
+                for level, server in servers.items():
+                    get_args = [HIT_PREFIX, str(level)]
+                    run_wrk(server.port, "get.lua", get_args, CONNECTIONS, WARMUP_S)
+                    sample = run_wrk(server.port, "get.lua", get_args, CONNECTIONS, duration_s)
+                    results[level].samples.append(sample)
+                    progress(f"  GET with {level:>9,} objects: {sample.rps:>10,.0f} req/s")
     return list(results.values())
 
 
