@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import importlib.machinery
 import logging
 import os
@@ -155,6 +156,37 @@ def release_large_frees() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
+# Keeping the long-lived objects out of the cyclic garbage collector.
+#
+# What: once the server has built everything that lives as long as it does
+# (modules, settings, the store with its table and policy, the routes, the
+# listener), one full collection clears any garbage, then ``gc.freeze()``
+# moves every object tracked at that moment into the permanent generation,
+# which later collections never examine.
+# Why: the store's table keeps its entries in one list, and a list is a
+# container the collector traverses item by item in every collection of the
+# generation it is in. With 1 M objects stored, each full collection (every
+# 20-30 s under steady traffic, triggered by short-lived connection objects)
+# and the one middle collection the list went through stalled the loop for
+# 23-25 ms (measured with a ``gc.callbacks`` timer on 2026-12-07), and the
+# requests caught behind it put GET's p99 at 1 M objects at 5-16 ms in half
+# of the benchmark's 2 s samples, against about 2 ms without a stall. The
+# list is created empty with the store and grows in place, so freezing it
+# before the first request keeps it out of every collection for good; it is
+# never garbage. Objects created later (connections, their buffers) are
+# collected as before.
+# Cost: one full collection at startup (milliseconds); objects alive at the
+# freeze that become cyclic garbage later are never reclaimed, which is why
+# it runs after the build and before any connection.
+
+
+def freeze_long_lived() -> int:
+    """Collect, then exempt every object alive now from later collections; return their number."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def request_handler(api: Api, access_log: bool) -> Endpoint:
     """``api.handle``, access-logged only if ``access_log`` (else no logging cost at all)."""
     return logs.access_logged(api.handle) if access_log else api.handle
@@ -191,10 +223,11 @@ async def serve(loaded: Loaded) -> int:
         bind(settings.host, settings.port, LISTEN_BACKLOG),
         lambda: HttpProtocol(handler, state, limits, loop),
     )
-    listener.start()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    freeze_long_lived()
+    listener.start()
     housekeeping = loop.create_task(_housekeeping(expiry, state))
     _log_banner(loaded, listener)
     await stop.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import signal
@@ -18,8 +19,9 @@ from cache_api.config import Settings
 from cache_api.openapi import STATS_SCHEMA
 from cache_api.ops import Ops, stats_document
 from cache_api.policies import make_policy
-from cache_api.server import operations_routes, release_large_frees
+from cache_api.server import freeze_long_lived, operations_routes, release_large_frees
 from cache_api.store import Store
+from cache_api.table import Table
 from cache_api.telemetry import Telemetry
 from cache_api.traffic import RequestCounts
 from cache_api.types import Request
@@ -209,3 +211,17 @@ def test_second_signal_cuts_the_shutdown_delay_short(server_factory: Callable[..
 def test_large_frees_go_back_to_the_system_on_glibc() -> None:
     # CI and the Docker image run on glibc (Debian); mallopt answers 1 on success.
     assert release_large_frees() is True
+
+
+def test_a_table_built_before_serving_stays_out_of_garbage_collections() -> None:
+    table = Table()
+    try:
+        assert freeze_long_lived() > 0
+        for key_hash in range(1_000):  # the entries grow after the freeze, in place
+            table.entries[table.claim(key_hash)] = b"blob"
+        gc.collect()
+        assert all(tracked is not table.entries for tracked in gc.get_objects())
+        fresh = Table()
+        assert any(tracked is fresh.entries for tracked in gc.get_objects())
+    finally:
+        gc.unfreeze()
