@@ -665,6 +665,72 @@ def test_frequency_sketch_counts_saturate_and_halve() -> None:
     assert sketch.resets == 1
 
 
+class EagerSketch:
+    """The frequency sketch as it was before halving went lazy: every counter halved at once."""
+
+    def __init__(self, like: FrequencySketch) -> None:
+        self.counts = bytearray(len(like.counters))
+        self.block_mask = like.block_mask
+        self.countdown = like.countdown
+        self.sample_size = like.sample_size
+
+    def counters_of(self, h: int) -> list[int]:
+        base, bits = (h & self.block_mask) << 6, h >> 32
+        return [base + quarter * 16 + ((bits >> (4 * quarter)) & 15) for quarter in range(4)]
+
+    def increment(self, h: int) -> None:
+        for i in self.counters_of(h):
+            self.counts[i] = min(self.counts[i] + 1, MAX_COUNT)
+        self.countdown -= 1
+        if not self.countdown:
+            self.halve()
+
+    def halve(self) -> None:
+        self.counts = bytearray(count >> 1 for count in self.counts)
+        self.countdown = self.sample_size
+
+    def frequency(self, h: int) -> int:
+        return min(self.counts[i] for i in self.counters_of(h))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["inc", "inc", "inc", "freq", "halve"]), st.integers(0, 39)),
+        max_size=600,
+    ),
+    st.lists(st.integers(-(2**63), 2**63 - 1), min_size=40, max_size=40, unique=True),
+)
+def test_frequency_sketch_halves_lazily_as_if_at_once(
+    steps: list[tuple[str, int]], hashes: list[int]
+) -> None:
+    sketch = FrequencySketch(64)  # 32 blocks: the 40 keys share them
+    sketch.set_sample_size(4)  # a halving every 40 counts as well as the explicit ones
+    eager = EagerSketch(sketch)
+    for op, k in steps:
+        h = hashes[k]
+        if op == "inc":
+            sketch.increment_hash(h)
+            eager.increment(h)
+        elif op == "halve":
+            sketch.halve()
+            eager.halve()
+        assert sketch.frequency_of_hash(h) == eager.frequency(h)
+    assert [sketch.frequency_of_hash(h) for h in hashes] == [eager.frequency(h) for h in hashes]
+
+
+def test_frequency_sketch_halving_touches_no_counter() -> None:
+    sketch = FrequencySketch(64)
+    for _ in range(20):
+        sketch.increment(b"hot")
+    before = bytes(sketch.counters)
+    for _ in range(3):
+        sketch.halve()
+    assert bytes(sketch.counters) == before  # the block catches up when next touched
+    assert sketch.frequency(b"hot") == MAX_COUNT >> 3
+    assert bytes(sketch.counters) != before
+
+
 def test_volatile_ttl_skips_stale_references_and_compacts() -> None:
     policy = Driven(make_policy("VOLATILE_TTL"))
     rounds, keys, spread = 6, 1000, 500
