@@ -206,12 +206,7 @@ class FrequencySketch:
         counters = self.counters
         i = block << BLOCK_SHIFT
         end = i + BLOCK_COUNTERS
-        if behind >= COUNT_BITS:
-            while i < end:
-                counters[i] = 0
-                i += 1
-            return
-        shift = u8(behind)
+        shift = u8(min(behind, COUNT_BITS))
         while i < end:
             counters[i] = counters[i] >> shift
             i += 1
