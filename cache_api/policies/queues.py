@@ -190,8 +190,8 @@ class HashFifo:
             position = self._read
             h = order[position]
             self._read = position + 1
-            i = self._cell_of(h)
-            if i >= 0 and self._positions[i] == position + 1:
+            i = self._current_cell(h, position)
+            if i >= 0:
                 self._remove_cell(i)
                 return h
 
@@ -203,6 +203,13 @@ class HashFifo:
             if hashes[i] == h:
                 return i
             i = (i + 1) & mask
+        return -1
+
+    def _current_cell(self, h: i64, position: i64) -> i64:
+        """The cell of ``h`` if the record at ``position`` is its current one, else -1 (stale)."""
+        i = self._cell_of(h)
+        if i >= 0 and self._positions[i] == position + 1:
+            return i
         return -1
 
     def _place(self, h: i64, position: i64) -> None:
@@ -245,8 +252,8 @@ class HashFifo:
         kept = vec[i64]()
         for position in range(self._read, len(order)):
             h = order[position]
-            i = self._cell_of(h)
-            if i >= 0 and self._positions[i] == position + 1:
+            i = self._current_cell(h, position)
+            if i >= 0:
                 self._positions[i] = len(kept) + 1
                 kept = append(kept, h)
         self._order = kept
