@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from cache_api.policies import REGISTRY, make_policy
 from cache_api.policies.capacity import CapacityAware, learned_capacity
+from cache_api.policies.hedge import LEARNING_RATE, MAX_LOSS, MIN_SHARE, START_SHARE, Hedge
 from cache_api.policies.lfu import (
     DECAY_PERIOD_PER_ENTRY,
     DRAW_RANGE,
@@ -39,7 +40,7 @@ from cache_api.policies.sketch import (
     FrequencySketch,
 )
 from cache_api.policies.uselog import LOG_SLACK
-from cache_api.policies.wtinylfu import WTinyLfu
+from cache_api.policies.wtinylfu import WTinyLfu, WTinyLfuAdaptive
 from cache_api.store import ENTRY_OVERHEAD_BYTES, Store, entry_size
 from cache_api.types import FOREVER, MAX_HANDLE, Key, Policy, PutResult
 from tests.conftest import FakeClock
@@ -487,8 +488,82 @@ def test_w_tinylfu_adaptive_window_follows_ghost_hits() -> None:
 
     assert miss(key(100)) == key(99)  # turned away by the admission: into the first ghost
     window_before = policy.policy._window_max  # type: ignore[attr-defined]
-    assert miss(key(99)) == key(100)  # 99 is back: the window was too small
+    hedge = policy.policy._hedge  # type: ignore[attr-defined]
+    assert hedge.recency_share == START_SHARE
+    assert miss(key(99)) == key(100)  # 99 is back: the window was too small,
     assert policy.policy._window_max == window_before + 1  # type: ignore[attr-defined]
+    assert hedge.recency_share > START_SHARE  # and frequency, which evicted it, erred
+
+
+def test_w_tinylfu_adaptive_recency_turn_evicts_the_least_recently_used_entry() -> None:
+    policy = Driven(make_policy("W_TINYLFU_ADAPTIVE", 100))
+    drive(policy, 100, [key(i) for i in range(100)])
+    assert policy.victim() == key(99)  # main takes 0..98; 99 (counted once) ties 0 and loses
+    policy.on_insert(key(100))
+    for i in range(1, 99):
+        policy.on_access(key(i))  # 0 is now the least recently used entry, counted once
+    hedge = policy.policy._hedge  # type: ignore[attr-defined]
+    victims = []
+    while key(0) not in victims and len(victims) <= 1 / START_SHARE:
+        victims.append(policy.victim())
+        policy.on_insert(key(100 + len(victims)))
+    # Frequency turns each newcomer away (counted once, as main's victim 0 is: a tie keeps the
+    # victim). Recency's share of the evictions comes due once in 1 / START_SHARE, and it
+    # takes the least recently used entry.
+    assert victims == [key(100 + i) for i in range(len(victims) - 1)] + [key(0)]
+    share = hedge.recency_share
+    policy.victim()
+    policy.on_insert(key(0))  # 0 is back: recency erred
+    assert hedge.recency_share < share
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 12), st.lists(st.integers(0, 30), max_size=400))
+def test_w_tinylfu_adaptive_led_by_recency_alone_evicts_as_lru(
+    capacity: int, trace: list[int]
+) -> None:
+    recency_only = Hedge(start_share=1.0, min_share=0.0)
+    ours = Driven(WTinyLfuAdaptive(capacity, hedge=recency_only))
+    lru = Driven(make_policy("LRU", capacity))
+    keys = [key(i) for i in trace]
+    assert drive(ours, capacity, keys) == drive(lru, capacity, keys)
+
+
+def test_hedge_follows_recency_for_its_share_spread_evenly() -> None:
+    hedge = Hedge(start_share=0.25)
+    choices = [hedge.choose_recency() for _ in range(100)]
+    assert choices == [False, False, False, True] * 25
+
+
+def test_hedge_weighs_a_mistake_by_how_rarely_the_expert_is_followed() -> None:
+    hedge = Hedge(start_share=0.5)
+    hedge.frequency_erred()  # frequency, followed half the time: loss 2
+    kept = 0.5 * math.exp(-LEARNING_RATE * 2)
+    assert hedge.recency_share == pytest.approx(0.5 / (0.5 + kept))
+    hedge = Hedge(start_share=0.01)
+    hedge.recency_erred()  # recency, followed 1 % of the time: loss 100, capped
+    kept = 0.01 * math.exp(-LEARNING_RATE * MAX_LOSS)
+    assert hedge.recency_share == pytest.approx(kept / (kept + 0.99))
+    for _ in range(1000):
+        hedge.recency_erred()
+    assert hedge.recency_share == MIN_SHARE  # never silenced
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["recency erred", "frequency erred", "evict"]), max_size=300))
+def test_hedge_share_stays_in_bounds_and_its_choices_track_it(events: list[str]) -> None:
+    hedge = Hedge()
+    owed, followed = 0.0, 0
+    for event in events:
+        if event == "recency erred":
+            hedge.recency_erred()
+        elif event == "frequency erred":
+            hedge.frequency_erred()
+        else:
+            owed += hedge.recency_share
+            followed += hedge.choose_recency()
+        assert MIN_SHARE <= hedge.recency_share <= 1 - MIN_SHARE
+        assert owed - 1 < followed <= owed + 1e-9  # never a whole eviction behind or ahead
 
 
 def test_lfu_counts_reads_and_decays_by_hand() -> None:

@@ -57,25 +57,41 @@ turned away and the keys evicted from main. A miss on a key of
 the first means the window was too small: it grows by ``WINDOW_STEP`` entry,
 up to the whole cache (plain LRU). A miss on a key of the second shrinks it,
 down to ``MIN_WINDOW``. Warm-up fills protected once probation is full.
+
 Caffeine's hill climber (a sample of 10 x capacity requests, steps of 6.25 %)
 was tried first: on these traces it moved too slowly to pay
 (``bench/hit_ratio.md``); the ghosts react within a few hundred misses, and
-let the policy become LRU where recency wins (sprite at 10 %). Caffeine's
+let the window grow to the whole cache where recency wins. Caffeine's
 random admission of frequent candidates (a defence against hash flooding) is
 left out: the sketch hashes with the process's salted ``hash``.
+
+On top of that split, each eviction of W_TINYLFU_ADAPTIVE follows one of two
+experts, as ``hedge.Hedge`` shares them: *frequency* (the contest above) or
+*recency* (the least recently used entry of the whole cache, kept by an
+embedded ``lru.LRU`` over the entries' nodes). A miss on a key of either
+ghost above is frequency's mistake; a miss on a key recency evicted (a third
+ghost, ``RECENCY_GHOST_SHARE`` x capacity keys) is recency's. Why: the window
+grows one entry per ghost hit, too slowly where recency wins from the moment
+the cache fills (sprite at 10 %: 0.139 against LRU's 0.1352, the one case of
+twelve where it lost to LRU); with the hedge it misses 0.1328-0.1347 there
+over eleven hash seeds. What it costs: on w106 at 10 % the hedge follows
+recency for long stretches and misses 0.079-0.082 (0.072 without it; LRU
+0.0823), and the mean gap to the best libCacheSim policy went from -0.011 to
+-0.006 (``bench/hit_ratio.md``).
 
 Parameters: ``WINDOW_SHARE``, ``MIN_WINDOW``; W_TINYLFU: ``PROBATION_PARTS``,
 ``PROTECTED_PARTS``, ``SLRU_PARTS``, ``DECAY_PERIOD_PER_ENTRY`` and the
 filter's (``sketch.CBF_*``); W_TINYLFU_ADAPTIVE: ``PROTECTED_SHARE``,
-``GHOST_SHARE``, ``WINDOW_STEP`` and the sketch's. Sizes are in entries (see
+``GHOST_SHARE``, ``WINDOW_STEP``, ``RECENCY_GHOST_SHARE``, the sketch's and the
+hedge's. Sizes are in entries (see
 ``capacity``).
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (one
 contest; warm-up moves are paid by the inserts that filled the window).
 W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters.
 W_TINYLFU_ADAPTIVE: every read and insert costs a four-counter sketch
-increment in one cache line. Compiled, both counts are native loops over
-``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
+increment in one cache line and a use in the recency log. Compiled, both
+counts are native loops over ``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
 ``bench/hit_ratio.md``. The queues are lists of ``queues.NodeLists`` (see
 ``WindowedSlru``), which replaced three ``OrderedDict`` (2026-12-04: the same
 decisions, 21-26 % fewer instructions per replayed request); an entry's node
@@ -84,7 +100,8 @@ instructions again, and 121 B less resident memory per entry under churn than
 a key -> slot dict). Per entry: a node (five array cells, the key's hash one),
 the handle's 4 bytes in the entry, and the counters (W_TINYLFU 14.4 bytes,
 the adaptive variant 32-64), and for the adaptive variant the ghosts' cells
-(8 bytes each, 4 to 8 per ghost key: 6.4 to 12.8 bytes per entry);
+(8 bytes each, 4 to 8 per ghost key: 6.4 to 12.8 bytes per entry for the
+window's two, 64 to 128 for recency's) and the recency log (``uselog``);
 ``per_entry_bytes`` is the measured total.
 """
 
@@ -96,6 +113,8 @@ from typing import ClassVar, Final
 from mypy_extensions import i64
 
 from cache_api.policies.capacity import CapacityAware, learned_capacity
+from cache_api.policies.hedge import Hedge
+from cache_api.policies.lru import LRU
 from cache_api.policies.queues import GhostHashes, NodeLists
 from cache_api.policies.sketch import CountingBloomFilter, FrequencySketch
 
@@ -111,6 +130,10 @@ MIN_WINDOW: Final = 1
 
 GHOST_SHARE: Final = 0.10
 """Keys each ghost of the adaptive variant remembers (its last adds), per entry of capacity."""
+
+RECENCY_GHOST_SHARE: Final = 2.0
+"""Keys the adaptive variant's recency ghost remembers (its last adds), per entry of capacity:
+recency is followed rarely, so its ghost looks further back."""
 
 WINDOW_STEP: Final = 1.0
 """Entries the adaptive window grows or shrinks by on one ghost hit."""
@@ -128,9 +151,9 @@ entries of 100 B, six turnovers, 2026-12-07, with the store's own table: 268 B p
 entry; 435 B on 2026-12-05 with a dict of key objects, 556 with a key -> slot dict in the policy
 as well): queue nodes, the handle in the entry, the filter and allocator rounding."""
 
-W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 113
-"""Measured likewise (305 B per live entry; 471 on 2026-12-05, 594 with a key -> slot dict),
-the ghosts included."""
+W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY: Final = 215
+"""Measured likewise (407 B per live entry since the hedge's recency log and ghost, 2026-12-07;
+305 before; 471 on 2026-12-05, 594 with a key -> slot dict), the ghosts included."""
 
 
 class WindowedSlru(CapacityAware):
@@ -202,20 +225,26 @@ class WindowedSlru(CapacityAware):
 
 
 class WTinyLfuAdaptive(WindowedSlru):
-    """W-TinyLFU whose window follows ghost hits, from 1 entry to the whole cache (LRU). O(1)."""
+    """W-TinyLFU whose window follows ghost hits and whose evictions follow recency or frequency
+    as a hedge learns from their mistakes. O(1) amortized."""
 
     name: ClassVar[str] = "W_TINYLFU_ADAPTIVE"
     evicts: ClassVar[bool] = True
     keeps_handles: ClassVar[bool] = True
     per_entry_bytes: ClassVar[int] = W_TINYLFU_ADAPTIVE_BYTES_PER_ENTRY
 
-    def __init__(self, capacity: int = 0) -> None:
+    def __init__(self, capacity: int = 0, hedge: Hedge | None = None) -> None:
         super().__init__(capacity)
         self._sketch = FrequencySketch(capacity)
         self._turned_away = GhostHashes(0)
         """Candidates the admission refused (a larger window would have kept them)."""
         self._evicted_main = GhostHashes(0)
         """Keys evicted from main (a larger main would have kept them)."""
+        self._recency = LRU()
+        """Every entry, by its node, in the order of use: the recency expert's choice."""
+        self._hedge = hedge if hedge is not None else Hedge()
+        self._by_recency = GhostHashes(0)
+        """Keys the recency expert evicted (a mistake if one comes back)."""
         self._capacity = 0
         self._window_size = 0.0
         self._window_max: i64 = MIN_WINDOW
@@ -240,6 +269,7 @@ class WTinyLfuAdaptive(WindowedSlru):
         self._capacity = capacity
         self._turned_away.resize(int(capacity * GHOST_SHARE))
         self._evicted_main.resize(int(capacity * GHOST_SHARE))
+        self._by_recency.resize(int(capacity * RECENCY_GHOST_SHARE))
         if capacity > self._sketch.capacity:
             self._sketch = FrequencySketch(capacity)
         self._sketch.set_sample_size(capacity)
@@ -258,19 +288,31 @@ class WTinyLfuAdaptive(WindowedSlru):
     # ------------------------------------------------------------------- hooks
 
     def on_insert(self, slot: i64, key_hash: i64, expires_at: float) -> i64:
-        """Enter the window; count the key. Adaptive: a ghost hit moves the split."""
-        if self._turned_away.take(key_hash):
+        """Enter the window; count the key. A ghost hit moves the split or teaches the hedge."""
+        if self._by_recency.take(key_hash):
+            self._hedge.recency_erred()
+        elif self._turned_away.take(key_hash):
+            self._hedge.frequency_erred()
             self._set_window(min(self._window_size + WINDOW_STEP, self._capacity))
         elif self._evicted_main.take(key_hash):
+            self._hedge.frequency_erred()
             self._set_window(max(self._window_size - WINDOW_STEP, MIN_WINDOW))
         self._sketch.increment_hash(key_hash)
-        return self._add(slot, key_hash, self._window)
+        node = self._add(slot, key_hash, self._window)
+        self._recency.on_insert(node, key_hash, expires_at)
+        return node
+
+    def on_delete(self, handle: i64) -> None:
+        """Forget the entry (its counts stay in the sketch)."""
+        self._recency.on_delete(handle)
+        self._drop(handle)
 
     def on_access(self, handle: i64) -> None:
         """Count the read; refresh the LRU position, promoting probation to protected."""
         lists = self._lists
         node = handle
         self._sketch.increment_hash(lists.value[node])
+        self._recency.on_access(node)
         queue = lists.tag[node]
         if queue != self._probation:
             lists.move_to_newest(queue, node)
@@ -293,6 +335,10 @@ class WTinyLfuAdaptive(WindowedSlru):
         if in_window and in_window >= self._window_max:
             candidate_node = lists.oldest(self._window)
             if not lists.is_empty(main):
+                if self._hedge.choose_recency():
+                    node = self._recency.victim()
+                    self._by_recency.add(lists.value[node])
+                    return self._drop(node)
                 victim_node = lists.oldest(main)
                 victim_hash = lists.value[victim_node]
                 sketch = self._sketch
@@ -318,6 +364,7 @@ class WTinyLfuAdaptive(WindowedSlru):
     def _evict(self, node: i64, ghost: GhostHashes) -> i64:
         """Forget the entry at ``node``, remembering its key in ``ghost``; return its slot."""
         ghost.add(self._lists.value[node])
+        self._recency.on_delete(node)
         return self._drop(node)
 
     def _fill_main(self) -> i64:
