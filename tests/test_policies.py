@@ -549,6 +549,14 @@ def test_hedge_weighs_a_mistake_by_how_rarely_the_expert_is_followed() -> None:
     assert hedge.recency_share == MIN_SHARE  # never silenced
 
 
+def test_hedge_pinned_to_one_expert_stays_there() -> None:
+    hedge = Hedge(start_share=1.0, min_share=0.0)  # frequency's share is 0: no division by it
+    hedge.frequency_erred()
+    hedge.recency_erred()
+    assert hedge.recency_share == 1.0
+    assert all(hedge.choose_recency() for _ in range(10))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["recency erred", "frequency erred", "evict"]), max_size=300))
 def test_hedge_share_stays_in_bounds_and_its_choices_track_it(events: list[str]) -> None:

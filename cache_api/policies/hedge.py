@@ -30,7 +30,7 @@ policy into LRU, and as many the other way turn it back.
 Parameters: ``LEARNING_RATE``, ``MAX_LOSS``, ``START_SHARE``, ``MIN_SHARE``.
 
 Cost: O(1) per eviction (an addition and a comparison) and per mistake (one
-``exp``); two floats of state.
+``exp``); three floats of state.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ class Hedge:
     def _penalty(self, share: float) -> float:
         """The factor on the weight of an expert that erred while followed ``share`` of the
         time."""
-        return math.exp(-LEARNING_RATE * min(1.0 / share, MAX_LOSS))
+        loss = MAX_LOSS if share * MAX_LOSS <= 1.0 else 1.0 / share
+        return math.exp(-LEARNING_RATE * loss)
 
     def _set(self, recency: float, frequency: float) -> None:
         share = recency / (recency + frequency)

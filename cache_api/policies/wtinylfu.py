@@ -83,16 +83,15 @@ Parameters: ``WINDOW_SHARE``, ``MIN_WINDOW``; W_TINYLFU: ``PROBATION_PARTS``,
 ``PROTECTED_PARTS``, ``SLRU_PARTS``, ``DECAY_PERIOD_PER_ENTRY`` and the
 filter's (``sketch.CBF_*``); W_TINYLFU_ADAPTIVE: ``PROTECTED_SHARE``,
 ``GHOST_SHARE``, ``WINDOW_STEP``, ``RECENCY_GHOST_SHARE``, the sketch's and the
-hedge's. Sizes are in entries (see
-``capacity``).
+hedge's. Sizes are in entries (see ``capacity``).
 
 Cost: on_insert, on_access, on_delete O(1); victim() O(1) amortized (one
 contest; warm-up moves are paid by the inserts that filled the window).
 W_TINYLFU: an insert, a main hit and a contest each touch 10 filter counters.
 W_TINYLFU_ADAPTIVE: every read and insert costs a four-counter sketch
 increment in one cache line and a use in the recency log. Compiled, both
-counts are native loops over ``vec[u8]`` counters (``sketch``); the replay speeds against LRU are in
-``bench/hit_ratio.md``. The queues are lists of ``queues.NodeLists`` (see
+counts are native loops over ``vec[u8]`` counters (``sketch``); the replay
+speeds against LRU are in ``bench/hit_ratio.md``. The queues are lists of ``queues.NodeLists`` (see
 ``WindowedSlru``), which replaced three ``OrderedDict`` (2026-12-04: the same
 decisions, 21-26 % fewer instructions per replayed request); an entry's node
 is its handle, kept by the store in the entry (2026-12-05: 12 % fewer
